@@ -1,0 +1,1 @@
+"""Players: identity, profile, status, sessions and devices, notes (issue: Players and the wallet ledger)."""
