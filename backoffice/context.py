@@ -11,13 +11,12 @@ class RequestContext:
     ip: str | None = None
 
 
-_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "pitboss_request", default=RequestContext()
-)  # noqa: B039 (frozen dataclass)
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("pitboss_request", default=None)
+_EMPTY = RequestContext()
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
 def set_current(ctx: RequestContext) -> contextvars.Token:
