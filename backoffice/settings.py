@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "ninja",
     "backoffice",
     "players",
+    "wallet",
 ]
 
 MIDDLEWARE = [
