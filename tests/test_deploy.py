@@ -1,0 +1,27 @@
+"""`manage.py check --deploy` with production-like environment values prints no warnings."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DEBUG": "false",
+        "SECURE_SSL": "true",
+        "BEHIND_PROXY": "true",
+        "ALLOWED_HOSTS": "pitboss.example.com",
+        "PITBOSS_ENVIRONMENT": "production",
+        "NATIONAL_ID_KEY": secrets.token_urlsafe(32),
+    }
+    env.pop("STATICFILES_STORAGE", None)
+    r = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no issues" in r.stdout
