@@ -20,7 +20,8 @@ def test_check_deploy_is_clean_with_production_settings():
         "PITBOSS_ENVIRONMENT": "production",
         "NATIONAL_ID_KEY": secrets.token_urlsafe(32),
     }
-    env.pop("STATICFILES_STORAGE", None)
+    for test_only in ("STATICFILES_STORAGE", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(test_only, None)
     r = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
