@@ -134,7 +134,7 @@ def operator_create_view(request):
     return TemplateResponse(
         request,
         "backoffice/form_page.html",
-        admin_context(request, title="New operator", form=form, submit="Create operator"),
+        admin_context(request, title="New operator", form=form, submit_label="Create operator"),
     )
 
 
@@ -177,7 +177,7 @@ def operator_roles_view(request, user_id: int):
             request,
             title=f"Roles of {user.email}",
             form=form,
-            submit="Save roles",
+            submit_label="Save roles",
             intro="Adding the administrator role creates a four-eyes request; another administrator approves it.",
         ),
     )
@@ -209,7 +209,7 @@ def operator_reset_mfa_view(request, user_id: int):
             request,
             title=f"Reset the second factor of {user.email}",
             form=form,
-            submit="Reset second factor",
+            submit_label="Reset second factor",
             intro="Removes their authenticator app, security keys and recovery codes and signs them out.",
         ),
     )
