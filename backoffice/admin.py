@@ -23,6 +23,7 @@ from unfold.decorators import action, display
 from . import approvals, console, roles, services
 from .errors import DomainError
 from .forms import ConsoleForm
+from .security import sensitive
 from .models import ApprovalRequest, AuditEvent, Heartbeat, User
 from .views import ReadOnlyAdminMixin, admin_context
 
@@ -106,6 +107,7 @@ class OperatorAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return redirect("admin:backoffice_operator_create")
 
 
+@sensitive
 def operator_create_view(request):
     form = OperatorCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -138,6 +140,7 @@ def operator_create_view(request):
     )
 
 
+@sensitive
 def operator_roles_view(request, user_id: int):
     user = get_object_or_404(User, pk=user_id)
     current = user.role_names
@@ -189,6 +192,7 @@ class ResetMFAForm(ConsoleForm):
     )
 
 
+@sensitive
 def operator_reset_mfa_view(request, user_id: int):
     user = get_object_or_404(User, pk=user_id)
     form = ResetMFAForm(request.POST or None)
@@ -349,6 +353,7 @@ class DecideForm(ConsoleForm):
     )
 
 
+@sensitive
 def approval_decide_view(request, request_id: int):
     req = get_object_or_404(
         ApprovalRequest.objects.select_related("requested_by", "decided_by"), pk=request_id

@@ -106,3 +106,26 @@ def test_failed_execution_marks_the_request_failed_and_keeps_nothing(operators):
     req = approvals.approval_approve(request_id=req.pk, actor=operators["admin2"])
     assert req.state == ApprovalRequest.State.FAILED and req.error == "cannot do it now"
     assert not Group.objects.filter(name="half-written").exists()
+
+
+def test_deciding_asks_for_a_fresh_sign_in_when_the_last_one_is_old(client, operators):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from backoffice.testing import client_login
+
+    req = _grant_request(operators)
+    client_login(client, operators["admin2"])
+    url = f"/admin/approvals/{req.pk}/decide/"
+    with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=False):
+        r = client.post(url, {"approve": "1", "note": ""})
+        assert r.status_code == 302 and r["Location"].startswith("/accounts/reauthenticate/")
+        req.refresh_from_db()
+        assert req.state == ApprovalRequest.State.PENDING
+        client.post("/accounts/reauthenticate/", {"password": "pitboss-demo-2026"})
+        r = client.post(url, {"approve": "1", "note": ""})
+    assert r.status_code == 302
+    req.refresh_from_db()
+    assert req.state == ApprovalRequest.State.APPROVED

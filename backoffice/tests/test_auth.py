@@ -95,3 +95,12 @@ def test_create_operator_unknown_role_exits_non_zero_listing_roles(db, capsys):
     err = capsys.readouterr().err
     assert "croupier" in err and "support, compliance, finance, marketing, risk, administrator" in err
     assert not User.objects.filter(email="x@pitboss.test").exists()
+
+
+def test_second_factor_code_entry_is_rate_limited(client, operators):
+    client.post("/accounts/login/", {"login": "support@pitboss.test", "password": "pitboss-demo-2026"})
+    for _ in range(5):
+        client.post("/accounts/2fa/authenticate/", {"code": "000000"})
+    r = client.post("/accounts/2fa/authenticate/", {"code": totp_now("support@pitboss.test")})
+    assert r.status_code == 200 and b"Too many failed" in r.content
+    assert "_auth_user_id" not in client.session
