@@ -23,8 +23,8 @@ from unfold.decorators import action, display
 from . import approvals, console, roles, services
 from .errors import DomainError
 from .forms import ConsoleForm
-from .security import sensitive
 from .models import ApprovalRequest, AuditEvent, Heartbeat, User
+from .security import sensitive
 from .views import ReadOnlyAdminMixin, admin_context
 
 for model in (Group, EmailAddress, Authenticator, SolarSchedule, ClockedSchedule):
