@@ -104,3 +104,24 @@ def test_second_factor_code_entry_is_rate_limited(client, operators):
     r = client.post("/accounts/2fa/authenticate/", {"code": totp_now("support@pitboss.test")})
     assert r.status_code == 200 and b"Too many failed" in r.content
     assert "_auth_user_id" not in client.session
+
+
+def test_enrolling_a_second_factor_is_audited(client, db, django_capture_on_commit_callbacks):
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    from backoffice.models import AuditEvent
+
+    user = User.objects.create_user("enrol@pitboss.test", "a-long-first-password")
+    client.post("/accounts/login/", {"login": "enrol@pitboss.test", "password": "a-long-first-password"})
+    page = client.get("/accounts/2fa/totp/activate/")
+    secret = page.context["form"].secret
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    with django_capture_on_commit_callbacks(execute=True):  # allauth announces it after commit
+        r = client.post("/accounts/2fa/totp/activate/", {"code": code})
+    assert r.status_code == 302
+    assert has_second_factor(user)
+    added = AuditEvent.objects.filter(action="backoffice.mfa.add", actor=user)
+    assert sorted(e.after["type"] for e in added) == ["recovery_codes", "totp"]
+    assert client.get("/admin/").status_code == 200
