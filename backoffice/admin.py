@@ -20,10 +20,10 @@ from django_celery_beat.models import (
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from . import approvals, console, roles, services
+from . import apiclients, approvals, console, roles, services
 from .errors import DomainError
 from .forms import ConsoleForm
-from .models import ApprovalRequest, AuditEvent, Heartbeat, User
+from .models import ApiClient, ApprovalRequest, AuditEvent, Heartbeat, User
 from .security import sensitive
 from .views import ReadOnlyAdminMixin, admin_context
 
@@ -509,5 +509,103 @@ console.register_tile(
 console.register_tile(
     console.Tile(
         "approvals", "backoffice/tiles/approvals.html", "backoffice.view_approvalrequest", _approvals_tile, 10
+    )
+)
+
+
+# --- API clients ----------------------------------------------------------------------------
+
+
+class ApiClientForm(ConsoleForm):
+    name = forms.CharField(max_length=100, help_text="Who calls: e.g. frontend-prod")
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ["name", "key_prefix", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active"]
+    fields = ["name", "key_prefix", "is_active", "created_at", "last_used_at"]
+    readonly_fields = fields
+    actions_list = ["new_client"]
+    actions_detail = ["deactivate"]
+
+    def has_manage_api_clients_permission(self, request, object_id=None):
+        return request.user.has_perm("backoffice.add_apiclient")
+
+    @action(description="New API client", permissions=["manage_api_clients"], icon="key")
+    def new_client(self, request):
+        return redirect("admin:backoffice_apiclient_create")
+
+    @action(description="Deactivate", permissions=["manage_api_clients"], icon="key_off")
+    def deactivate(self, request, object_id):
+        return redirect("admin:backoffice_apiclient_deactivate", client_id=object_id)
+
+
+@sensitive
+def api_client_create_view(request):
+    form = ApiClientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client, key = apiclients.api_client_create(name=form.cleaned_data["name"], actor=request.user)
+        except DomainError as exc:
+            form.add_error("name", exc.message)
+        else:
+            messages.success(
+                request,
+                format_html(
+                    "API client {} created. Its key, shown once (store it in the caller's secrets): <code>{}</code>",
+                    client.name,
+                    key,
+                ),
+            )
+            return redirect("admin:backoffice_apiclient_changelist")
+    return TemplateResponse(
+        request,
+        "backoffice/form_page.html",
+        admin_context(
+            request, title="New API client", form=form, submit_label="Create and show the key once"
+        ),
+    )
+
+
+class DeactivateForm(ConsoleForm):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why")
+
+
+@sensitive
+def api_client_deactivate_view(request, client_id: int):
+    client = get_object_or_404(ApiClient, pk=client_id)
+    form = DeactivateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        apiclients.api_client_deactivate(
+            client_id=client.pk, actor=request.user, note=form.cleaned_data["note"]
+        )
+        messages.success(request, f"{client.name} can no longer call the API.")
+        return redirect("admin:backoffice_apiclient_changelist")
+    return TemplateResponse(
+        request,
+        "backoffice/form_page.html",
+        admin_context(request, title=f"Deactivate {client.name}", form=form, submit_label="Deactivate"),
+    )
+
+
+console.register_view(
+    "api-clients/new/", api_client_create_view, "backoffice_apiclient_create", "backoffice.add_apiclient"
+)
+console.register_view(
+    "api-clients/<int:client_id>/deactivate/",
+    api_client_deactivate_view,
+    "backoffice_apiclient_deactivate",
+    "backoffice.change_apiclient",
+    client_id="api_client",
+)
+console.register_nav(
+    console.NavItem(
+        "Administration",
+        "API clients",
+        "admin:backoffice_apiclient_changelist",
+        "backoffice.view_apiclient",
+        "key",
+        60,
     )
 )

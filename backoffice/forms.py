@@ -9,6 +9,7 @@ _WIDGETS = {
     forms.TextInput: uw.UnfoldAdminTextInputWidget,
     forms.NumberInput: uw.UnfoldAdminTextInputWidget,
     forms.CheckboxSelectMultiple: uw.UnfoldAdminCheckboxSelectMultiple,
+    forms.RadioSelect: uw.UnfoldAdminRadioSelectWidget,
     forms.Select: uw.UnfoldAdminSelectWidget,
     forms.CheckboxInput: uw.UnfoldBooleanWidget,
     forms.DateInput: uw.UnfoldAdminSingleDateWidget,

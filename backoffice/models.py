@@ -158,3 +158,23 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_seen:%H:%M:%S}"
+
+
+class ApiClient(models.Model):
+    """A machine client of the platform API (the casino front end). Its key is shown once
+    at creation (`manage.py create_api_client`); only the prefix, for lookup, and a
+    SHA-256 of the whole high-entropy key are stored."""
+
+    name = models.CharField(max_length=100, unique=True)
+    key_prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API client"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -31,5 +31,8 @@ def register_tab(tab: PlayerTab) -> None:
 
 
 def tabs_for(user) -> list[PlayerTab]:
-    return [t for t in sorted(_tabs.values(), key=lambda t: (t.order, t.key))
-            if t.permission is None or user.has_perm(t.permission)]
+    return [
+        t
+        for t in sorted(_tabs.values(), key=lambda t: (t.order, t.key))
+        if t.permission is None or user.has_perm(t.permission)
+    ]

@@ -12,6 +12,15 @@ class Command(BaseCommand):
     def handle(self, list_only=False, **opts):
         if not list_only:
             ensure_demo_operators()
+            from players.demo import ensure_demo_players
+
+            created = ensure_demo_players()
+            if created:
+                self.stdout.write(f"Demo players loaded: {created} (MT, SE, FI, GB, DE).")
+            from compliance.demo import ensure_demo_compliance
+
+            if ensure_demo_compliance():
+                self.stdout.write("Demo compliance data loaded: KYC queue, limits, exclusions, RG alerts.")
         self.stdout.write(f"Demo operators (password for all: {DEMO_PASSWORD}):")
         for email, _name, role_names in DEMO_OPERATORS:
             self.stdout.write(f"  {email:28} {', '.join(role_names)}")
