@@ -11,7 +11,9 @@ class RequestContext:
     ip: str | None = None
 
 
-_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("pitboss_request", default=None)
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "pitboss_request", default=None
+)
 _EMPTY = RequestContext()
 
 

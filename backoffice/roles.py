@@ -28,19 +28,50 @@ ROLES = list(ROLE_LABELS)
 _AUDIT_READ = {"backoffice.view_auditevent"}
 _APPROVALS = {"backoffice.view_approvalrequest"}
 
+# Players. Who sees what of a player (personal data on a need-to-know basis):
+# - everyone opens the player list and page: name, email, market, status, consents;
+# - phone, address, date of birth, the masked national id, notes, sessions and devices
+#   (IPs) only for the roles that work cases on players: support, compliance, risk,
+#   administrator; finance sees the profile (payout checks) and notes, not sessions;
+#   marketing sees none of it (consents say whom they may contact, not how);
+# - revealing the full national id: compliance and administrator only (audited, and
+#   it asks for a fresh sign-in);
+# - suspend/reactivate: support, compliance, risk (first response to a complaint, a
+#   fraud signal, an RG concern); closing an account: compliance and administrator.
+_PLAYER_VIEW = {"players.view_player"}
+_PLAYER_CASEWORK = _PLAYER_VIEW | {
+    "players.view_player_pii",
+    "players.view_playernote",
+    "players.add_playernote",
+    "players.view_playersession",
+}
+_PLAYER_STATUS = {"players.change_player_status"}
+_PLAYER_CLOSE = {"players.close_player", "players.reveal_national_id"}
+_PLAYER_FINANCE = _PLAYER_VIEW | {
+    "players.view_player_pii",
+    "players.view_playernote",
+    "players.add_playernote",
+}
+
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    SUPPORT: set(),
-    COMPLIANCE: _AUDIT_READ | _APPROVALS,
-    FINANCE: _AUDIT_READ | _APPROVALS,
-    MARKETING: set(),
-    RISK: _AUDIT_READ,
+    SUPPORT: _PLAYER_CASEWORK | _PLAYER_STATUS,
+    COMPLIANCE: _AUDIT_READ | _APPROVALS | _PLAYER_CASEWORK | _PLAYER_STATUS | _PLAYER_CLOSE,
+    FINANCE: _AUDIT_READ | _APPROVALS | _PLAYER_FINANCE,
+    MARKETING: _PLAYER_VIEW,
+    RISK: _AUDIT_READ | _PLAYER_CASEWORK | _PLAYER_STATUS,
     ADMINISTRATOR: _AUDIT_READ
     | _APPROVALS
+    | _PLAYER_CASEWORK
+    | _PLAYER_STATUS
+    | _PLAYER_CLOSE
     | {
         "backoffice.view_user",
         "backoffice.manage_operators",
         "backoffice.approve_grant_administrator",
         "backoffice.view_heartbeat",
+        "backoffice.view_apiclient",
+        "backoffice.add_apiclient",
+        "backoffice.change_apiclient",
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
         "django_celery_beat.add_periodictask",
@@ -52,6 +83,68 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "django_celery_beat.change_intervalschedule",
     },
 }
+
+# Wallet and ledger. Finance owns the ledger: reads every account and transaction, posts
+# manual adjustments and approves another operator's (four-eyes above the threshold),
+# exports statements, runs the verification. Support, compliance and risk see a
+# player's balances and statement (complaints, AML and fraud cases); compliance also
+# exports it for investigations. Administrators read the ledger and its verify runs.
+_WALLET_PLAYER = {"wallet.view_player_balances", "wallet.view_player_statement"}
+_WALLET_LEDGER_READ = {"wallet.view_account", "wallet.view_transaction", "wallet.view_posting"}
+_WALLET_VERIFY = {"wallet.view_ledgerverifyrun", "wallet.run_ledger_verify"}
+_WALLET: dict[str, set[str]] = {
+    SUPPORT: _WALLET_PLAYER,
+    COMPLIANCE: _WALLET_PLAYER | {"wallet.export_statement"},
+    FINANCE: _WALLET_PLAYER
+    | _WALLET_LEDGER_READ
+    | _WALLET_VERIFY
+    | {"wallet.post_adjustment", "wallet.approve_adjustment", "wallet.export_statement"},
+    MARKETING: set(),
+    RISK: _WALLET_PLAYER,
+    ADMINISTRATOR: _WALLET_PLAYER | _WALLET_LEDGER_READ | _WALLET_VERIFY,
+}
+for _role, _perms in _WALLET.items():
+    ROLE_PERMISSIONS[_role] |= _perms
+
+# Compliance: jurisdictions and their rules. Every operator reads the rules (they explain
+# why money is held); administrators and compliance officers add new rule versions.
+_RULES_READ = {"compliance.view_jurisdiction", "compliance.view_jurisdictionrule"}
+# KYC documents are opened and decided by compliance only (a support agent sees the
+# player's level, never the passport scan).
+_KYC_LEVEL = {"compliance.view_kycprofile"}
+_KYC_WORK = _KYC_LEVEL | {
+    "compliance.view_kycdocument",
+    "compliance.decide_kyc_document",
+    "compliance.view_kyc_document_file",
+}
+# Limits and exclusions: read by everyone who works a player's case; lifting needs
+# compliance (four-eyes); register imports by compliance.
+_RG_READ = {
+    "compliance.view_playerlimit",
+    "compliance.view_exclusion",
+    "compliance.view_rgalert",
+    "compliance.view_rginteraction",
+}
+_REGISTERS = {"compliance.view_nationalregisterimport", "compliance.add_nationalregisterimport"}
+_COMPLIANCE: dict[str, set[str]] = {
+    SUPPORT: _RULES_READ | _KYC_LEVEL | _RG_READ,
+    COMPLIANCE: _RULES_READ
+    | _KYC_WORK
+    | _RG_READ
+    | _REGISTERS
+    | {"compliance.work_rg_alert"}
+    | {"compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
+    FINANCE: _RULES_READ | _KYC_LEVEL,
+    MARKETING: _RULES_READ,
+    RISK: _RULES_READ | _KYC_LEVEL | _RG_READ,
+    ADMINISTRATOR: _RULES_READ
+    | _KYC_LEVEL
+    | _RG_READ
+    | {"compliance.view_nationalregisterimport"}
+    | {"compliance.view_kycdocument", "compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
+}
+for _role, _perms in _COMPLIANCE.items():
+    ROLE_PERMISSIONS[_role] |= _perms
 
 
 def role_permissions(role: str) -> set[str]:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "backoffice",
     "players",
     "wallet",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -194,6 +195,10 @@ X_FRAME_OPTIONS = "DENY"  # views that preview documents inline opt in with @xfr
 # The number of trusted proxies in front of the web process, to take the client IP
 # from X-Forwarded-For for the audit log. 0: use REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The secret national identity numbers are encrypted with (and their search hash keyed
+# by). INSECURE default for a developer's machine and the demo only: `check --deploy`
+# refuses it (players/checks.py). Changing it makes stored numbers unreadable.
+NATIONAL_ID_KEY = env("NATIONAL_ID_KEY", default="insecure-dev-national-id-key-do-not-use-in-production")
 
 # --- i18n, static -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -225,6 +230,15 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Money and compliance ---------------------------------------------------------------
+# Manual ledger adjustments at or above this many minor units need a second operator.
+WALLET_ADJUSTMENT_APPROVAL_THRESHOLD_MINOR = env.int(
+    "WALLET_ADJUSTMENT_APPROVAL_THRESHOLD_MINOR", default=50000
+)
+# KYC documents: stored outside any public URL; size cap per upload.
+KYC_STORAGE_DIR = Path(env("KYC_STORAGE_DIR", default=str(DATA_DIR / "private" / "kyc")))
+KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+
 # --- The console ------------------------------------------------------------------------
 HEARTBEAT_STALE_AFTER = timedelta(minutes=5)
 
@@ -240,9 +254,13 @@ UNFOLD = {
     "DASHBOARD_CALLBACK": "backoffice.console.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
+        "command_search": True,
         "show_all_applications": False,
         "navigation": "backoffice.console.sidebar_navigation",
     },
+    # The sidebar search box (and Ctrl-K) finds players by id, email, phone, national id,
+    # IP or device as well as console pages.
+    "COMMAND": {"search_models": False, "search_callback": "players.views.command_search"},
     "ACCOUNT": {
         "navigation": [
             {"title": "Security (second factor)", "link": reverse_lazy("mfa_index")},

@@ -22,7 +22,13 @@ def test_check_deploy_is_clean_with_production_settings():
     }
     for test_only in ("STATICFILES_STORAGE", "DJANGO_ALLOW_ASYNC_UNSAFE"):
         env.pop(test_only, None)
-    r = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no issues" in r.stdout

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from backoffice import console, roles
 from backoffice.models import ApprovalRequest
+from players.models import Player
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +21,46 @@ ROLE_USERS = {
 }
 
 
+def _kyc_document(player):
+    from compliance.kyc import document_upload
+
+    return document_upload(
+        player_id=player.pk,
+        document_type="passport",
+        file_name="p.pdf",
+        content=b"%PDF-1.4 sample",
+        source="test",
+    )
+
+
+def _exclusion(player):
+    from compliance.rg import exclusion_start
+
+    return exclusion_start(
+        player_id=player.pk, kind="self_exclusion", ends_at=None, actor=None, source="test"
+    )
+
+
+def _rg_alert(player):
+    from datetime import date
+
+    from compliance.models import RgAlert
+
+    return RgAlert.objects.create(
+        player=player,
+        marker="night_play",
+        window_start=date(2026, 1, 1),
+        window_end=date(2026, 1, 8),
+        evidence={"night_bets": 30},
+    )
+
+
+def _api_client():
+    from backoffice.apiclients import api_client_create
+
+    return api_client_create(name="sample")[0]
+
+
 def _samples(operators) -> dict:
     """One real object for each kind of id a console view takes. A console view whose
     sample is missing here fails the test: add it."""
@@ -30,7 +71,21 @@ def _samples(operators) -> dict:
         reason="sample",
         requested_by=operators["admin2"],
     )
-    return {"operator": operators["support"].pk, "approval": approval.pk}
+    player = Player.objects.create(
+        jurisdiction="MT", currency="EUR", first_name="Sample", last_name="Player", national_id_last4="1234"
+    )
+    from compliance.models import Jurisdiction
+
+    return {
+        "operator": operators["support"].pk,
+        "approval": approval.pk,
+        "player": player.pk,
+        "jurisdiction": Jurisdiction.objects.get(code="MT").pk,
+        "kyc_document": _kyc_document(player).pk,
+        "exclusion": _exclusion(player).pk,
+        "rg_alert": _rg_alert(player).pk,
+        "api_client": _api_client().pk,
+    }
 
 
 def _urls(samples) -> list[tuple[str, set[str] | None]]:

@@ -1,0 +1,21 @@
+from celery import shared_task
+
+from . import kyc, rg
+
+
+@shared_task(name="compliance.limits_due_apply", acks_late=True)
+def limits_due_apply_task() -> int:
+    """Pending limit increases whose cooling-off has passed come into force."""
+    return rg.limits_due_apply()
+
+
+@shared_task(name="compliance.kyc_documents_expiring", acks_late=True)
+def documents_expiring_flag_task() -> int:
+    return kyc.documents_expiring_flag()
+
+
+@shared_task(name="compliance.rg_markers_scan", acks_late=True)
+def markers_scan_task() -> dict:
+    from . import markers
+
+    return markers.markers_scan()

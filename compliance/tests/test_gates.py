@@ -1,0 +1,139 @@
+"""The gates: each refusal carries a stable code and a sentence naming the rule."""
+
+import uuid
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from compliance import gates, rg
+from compliance.registers import register_import
+from players.models import Player, PlayerConsent
+
+pytestmark = pytest.mark.django_db
+
+WED = datetime.fromisoformat("2026-12-02T10:00:00+00:00")
+
+
+def _player(market="SE", currency="SEK", **kw) -> Player:
+    return Player.objects.create(
+        jurisdiction=market, currency=currency, first_name="G", last_name="Ate", **kw
+    )
+
+
+def _post(player, kind, amount):
+    """Move money the way deposits and bets will: through the ledger service."""
+    from wallet.models import Account
+    from wallet.services import Leg, house_account, player_accounts_ensure, transaction_post
+
+    cash = player_accounts_ensure(player)[Account.Kind.PLAYER_CASH]
+    house_kind = Account.Kind.HOUSE_PSP if kind == "deposit" else Account.Kind.HOUSE_GAME_PROVIDER
+    house = house_account(house_kind, "test", player.currency)
+    sign = 1 if kind in ("deposit", "win", "rollback") else -1
+    transaction_post(
+        kind=kind,
+        idempotency_key=str(uuid.uuid4()),
+        legs=[Leg(cash, sign * amount), Leg(house, -sign * amount)],
+    )
+
+
+def test_deposit_limit_refuses_with_the_rule_and_the_date_it_resets():
+    p = _player()
+    with time_machine.travel(WED, tick=False):
+        rg.limit_set(player_id=p.pk, kind="deposit", period="week", amount=50000, actor=None, source="api:t")
+        _post(p, "deposit", 40000)
+        assert gates.can_deposit(p, 10000)
+        d = gates.can_deposit(p, 10001)
+    assert not d and d.code == "deposit_limit_reached"
+    assert (
+        "SEK" in d.message and "500.00/week" in d.message and "2026-12-07" in d.message and "SE" in d.message
+    )
+
+
+def test_lowest_of_several_periods_applies():
+    p = _player()
+    with time_machine.travel(WED, tick=False):
+        rg.limit_set(
+            player_id=p.pk, kind="deposit", period="month", amount=100000, actor=None, source="api:t"
+        )
+        rg.limit_set(player_id=p.pk, kind="deposit", period="day", amount=20000, actor=None, source="api:t")
+        d = gates.can_deposit(p, 30000)
+    assert d.code == "deposit_limit_reached" and "/day" in d.message
+
+
+def test_self_excluded_player_cannot_play_deposit_or_take_a_bonus_but_may_withdraw():
+    p = _player("MT", "EUR")
+    PlayerConsent.objects.create(player=p, channel="email", granted=True, source="registration")
+    assert gates.can_receive_marketing(p)
+    rg.exclusion_start(player_id=p.pk, kind="self_exclusion", ends_at=None, actor=None, source="api:t")
+    for d in (
+        gates.can_login_to_play(p),
+        gates.can_deposit(p, 100),
+        gates.can_wager(p, 100),
+        gates.can_receive_bonus(p),
+        gates.can_receive_marketing(p),
+    ):
+        assert not d and d.code == "self_excluded" and "all brands" in d.message
+    assert gates.can_withdraw(p)
+
+
+def test_loss_limit_counts_bets_less_wins():
+    p = _player("GB", "GBP")
+    with time_machine.travel(WED, tick=False):
+        _post(p, "deposit", 100000)
+        rg.limit_set(player_id=p.pk, kind="loss", period="day", amount=5000, actor=None, source="api:t")
+        _post(p, "bet", 4000)
+        _post(p, "win", 1000)
+        assert gates.can_wager(p, 2000)  # net loss 3000 + 2000 = 5000: allowed
+        d = gates.can_wager(p, 2001)
+    assert d.code == "loss_limit_reached"
+
+
+def test_session_time_limit():
+    p = _player("MT", "EUR")
+    rg.limit_set(player_id=p.pk, kind="session", period="day", amount=60, actor=None, source="api:t")
+    now = datetime.now().astimezone()
+    assert gates.can_wager(p, 1, at=now, session_started_at=now - timedelta(minutes=59))
+    assert (
+        gates.can_wager(p, 1, at=now, session_started_at=now - timedelta(minutes=60)).code
+        == "session_limit_reached"
+    )
+
+
+def test_sweden_allows_a_bonus_only_before_first_play():
+    p = _player()
+    _post(p, "deposit", 10000)
+    assert gates.can_receive_bonus(p)
+    _post(p, "bet", 100)
+    d = gates.can_receive_bonus(p)
+    assert d.code == "bonus_first_play_only" and "SE" in d.message
+    mt = _player("MT", "EUR")
+    _post(mt, "deposit", 10000)
+    _post(mt, "bet", 100)
+    assert gates.can_receive_bonus(mt)
+
+
+def test_minimum_age_and_the_national_register_at_registration(operators):
+    today = date(2026, 12, 2)
+    assert gates.can_register(jurisdiction="SE", date_of_birth=date(2008, 12, 2), today=today)
+    d = gates.can_register(jurisdiction="SE", date_of_birth=date(2008, 12, 3), today=today)
+    assert d.code == "underage" and "18" in d.message
+    assert gates.can_register(jurisdiction="XX", date_of_birth=date(1990, 1, 1)).code == "unknown_market"
+    register_import(
+        register="spelpaus",
+        file_name="spelpaus.csv",
+        content=b"personnummer\n199001011234\n",
+        actor=operators["compliance"],
+    )
+    d = gates.can_register(jurisdiction="SE", date_of_birth=date(1990, 1, 1), national_id="199001011234")
+    assert d.code == "national_register_excluded" and "spelpaus" in d.message
+    assert gates.can_register(jurisdiction="SE", date_of_birth=date(1990, 1, 1), national_id="199001015678")
+    # Another market's register does not apply.
+    assert gates.can_register(jurisdiction="MT", date_of_birth=date(1990, 1, 1), national_id="199001011234")
+
+
+def test_suspended_player_may_withdraw_but_not_deposit():
+    p = _player("MT", "EUR", status=Player.Status.SUSPENDED, status_reason="chargeback under review")
+    assert gates.can_deposit(p, 100).code == "player_suspended"
+    assert "chargeback under review" in gates.can_deposit(p, 100).message
+    assert gates.can_withdraw(p)
