@@ -39,7 +39,8 @@ check-services:
 
 test: $(DEV_STAMP)
 	@scripts/system-deps.sh test
-	@export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}"; \
+	@export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
+	  STATICFILES_STORAGE=django.contrib.staticfiles.storage.StaticFilesStorage; \
 	  $(PY) scripts/check_services.py && \
 	  $(VENV)/bin/ruff check . && \
 	  $(PY) manage.py makemigrations --check --dry-run -v0 && \
