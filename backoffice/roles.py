@@ -126,17 +126,20 @@ _RG_READ = {
     "compliance.view_rginteraction",
 }
 _REGISTERS = {"compliance.view_nationalregisterimport", "compliance.add_nationalregisterimport"}
+# Support, compliance and risk set limits and exclusions for a player who asks.
+_RG_SET = {"compliance.add_playerlimit", "compliance.add_exclusion"}
 _COMPLIANCE: dict[str, set[str]] = {
-    SUPPORT: _RULES_READ | _KYC_LEVEL | _RG_READ,
+    SUPPORT: _RULES_READ | _KYC_LEVEL | _RG_READ | _RG_SET,
     COMPLIANCE: _RULES_READ
     | _KYC_WORK
     | _RG_READ
+    | _RG_SET
     | _REGISTERS
     | {"compliance.work_rg_alert"}
     | {"compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
     FINANCE: _RULES_READ | _KYC_LEVEL,
     MARKETING: _RULES_READ,
-    RISK: _RULES_READ | _KYC_LEVEL | _RG_READ,
+    RISK: _RULES_READ | _KYC_LEVEL | _RG_READ | _RG_SET,
     ADMINISTRATOR: _RULES_READ
     | _KYC_LEVEL
     | _RG_READ

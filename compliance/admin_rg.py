@@ -193,6 +193,7 @@ def rg_tab_context(request, player) -> dict:
         "currency": player.currency,
         "player_id": player.pk,
         "may_see_timeline": request.user.has_perm("compliance.view_rgalert"),
+        "may_set": request.user.has_perm("compliance.add_playerlimit"),
     }
 
 

@@ -159,3 +159,26 @@ def test_timeout_is_definite_and_short():
     assert rg.exclusion_in_force(player, WED + timedelta(days=1)) == ex
     assert rg.exclusion_in_force(player, WED + timedelta(days=2)) is None
     assert Exclusion.objects.count() == 1
+
+
+def test_operator_sets_a_limit_and_an_exclusion_from_the_player_page(client, operators):
+    from backoffice.models import AuditEvent
+
+    player = _player("GB", "GBP")
+    client.force_login(operators["support"])
+    base = f"/admin/compliance/players/{player.pk}"
+    r = client.post(f"{base}/limit/", {"kind": "deposit", "period": "day", "amount": "12.345"})
+    assert r.status_code == 200 and b"decimal" in r.content.lower()
+    r = client.post(f"{base}/limit/", {"kind": "deposit", "period": "day", "amount": "100.00"})
+    assert r.status_code == 302
+    assert [lim.amount for lim in rg.limits_in_force(player)] == [10000]
+    r = client.post(
+        f"{base}/exclusion/", {"kind": "self_exclusion", "days": "30", "reason": "asked by phone"}
+    )
+    assert r.status_code == 200 and b"183 days" in r.content  # GB minimum
+    r = client.post(f"{base}/exclusion/", {"kind": "self_exclusion", "days": "", "reason": "asked by phone"})
+    assert r.status_code == 302 and rg.exclusion_in_force(player) is not None
+    ev = AuditEvent.objects.get(action="compliance.self_exclusion.start")
+    assert ev.actor == operators["support"] and ev.note == "asked by phone"
+    client.force_login(operators["marketing"])
+    assert client.get(f"{base}/limit/").status_code == 403
