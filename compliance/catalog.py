@@ -28,6 +28,13 @@ SPECS = [
     RuleSpec("cdd_window_days", "CDD rolling window", "int", "days"),
     RuleSpec("cdd_risk_assessment_due_days", "Customer risk assessment due after threshold", "int", "days"),
     RuleSpec(
+        "kyc_level_before_play",
+        "KYC level required before play",
+        "int",
+        "0 none, 1 basic, 2 full, 3 enhanced",
+        "Identity verification the market requires before deposits and wagers.",
+    ),
+    RuleSpec(
         "mandatory_limits",
         "Limits required before play",
         "list",

@@ -156,6 +156,24 @@ def can_register(
     return _register(jurisdiction, national_id, "registration")
 
 
+def _kyc_before_play(player: Player, at: datetime) -> Decision:
+    rule = rule_get(jurisdiction=player.jurisdiction, key="kyc_level_before_play", at=at)
+    if rule is None or not rule.value:
+        return OK
+    from .models import KycLevel, KycProfile
+
+    prof = KycProfile.objects.filter(player=player).first()
+    level = prof.level if prof else KycLevel.NONE
+    if level >= rule.value:
+        return OK
+    return _refuse(
+        "kyc_required_before_play",
+        f"{player.jurisdiction} requires '{KycLevel(rule.value).label}' verification before deposits and "
+        f"play (rule kyc_level_before_play: {rule.source}).",
+        f"{player.jurisdiction} kyc_level_before_play",
+    )
+
+
 def can_login_to_play(player: Player, at: datetime | None = None) -> Decision:
     at = at or timezone.now()
     for d in (
@@ -170,7 +188,7 @@ def can_login_to_play(player: Player, at: datetime | None = None) -> Decision:
 
 def can_deposit(player: Player, amount: int, at: datetime | None = None) -> Decision:
     at = at or timezone.now()
-    for d in (_status(player), _exclusion(player, at)):
+    for d in (_status(player), _exclusion(player, at), _kyc_before_play(player, at)):
         if not d:
             return d
     return _check_limits(
@@ -182,7 +200,7 @@ def can_wager(
     player: Player, amount: int, at: datetime | None = None, session_started_at: datetime | None = None
 ) -> Decision:
     at = at or timezone.now()
-    for d in (_status(player), _exclusion(player, at)):
+    for d in (_status(player), _exclusion(player, at), _kyc_before_play(player, at)):
         if not d:
             return d
     d = _check_limits(

@@ -51,6 +51,7 @@ def _common(code: str) -> list[tuple]:
 
 RULES = [
     *_common("MT"),
+    ("MT", "kyc_level_before_play", 0, MGA_CDD + " (verification due at the CDD threshold)", T0),
     ("MT", "mandatory_limits", ["deposit|wager"], MGA_RG, T0),
     (
         "MT",
@@ -75,6 +76,13 @@ RULES = [
         T0,
     ),
     *_common("SE"),
+    (
+        "SE",
+        "kyc_level_before_play",
+        1,
+        "Spellagen (2018:1138) 12 kap. 5 §: identity verified at registration (BankID)",
+        T0,
+    ),
     (
         "SE",
         "mandatory_limits",
@@ -130,6 +138,13 @@ RULES = [
     *_common("GB"),
     (
         "GB",
+        "kyc_level_before_play",
+        1,
+        "UKGC LCCP 17.1.1: age and identity verified before the customer gambles (from 7 May 2019)",
+        T0,
+    ),
+    (
+        "GB",
         "mandatory_limits",
         ["deposit"],
         UK_RTS12 + ": prompt to set a deposit limit at registration or first deposit",
@@ -171,6 +186,7 @@ RULES = [
     ("GB", "financial_vulnerability_window_days", 30, UK_FVC, "2024-08-30T00:00:00+00:00"),
     ("GB", "gaming_tax_rate_bp", 2100, "Remote Gaming Duty 21% (operator to confirm current rate)", T0),
     *_common("FI"),
+    ("FI", "kyc_level_before_play", 0, "Operator policy pending the Finnish licensing regime", T0),
     (
         "FI",
         "mandatory_limits",
@@ -192,6 +208,7 @@ RULES = [
     ("FI", "bonus_first_play_only", False, "Operator policy", T0),
     ("FI", "national_exclusion_register", "", "No national register in force", T0),
     *_common("DE"),
+    ("DE", "kyc_level_before_play", 1, "GlüStV 2021 §6a: identification and authentication before play", T0),
     ("DE", "mandatory_limits", ["deposit"], "GlüStV 2021 §6c: cross-operator monthly deposit limit", T0),
     (
         "DE",

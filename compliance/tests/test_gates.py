@@ -15,10 +15,13 @@ pytestmark = pytest.mark.django_db
 WED = datetime.fromisoformat("2026-12-02T10:00:00+00:00")
 
 
-def _player(market="SE", currency="SEK", **kw) -> Player:
-    return Player.objects.create(
-        jurisdiction=market, currency=currency, first_name="G", last_name="Ate", **kw
-    )
+def _player(market="SE", currency="SEK", verified=True, **kw) -> Player:
+    from compliance.models import KycProfile
+
+    p = Player.objects.create(jurisdiction=market, currency=currency, first_name="G", last_name="Ate", **kw)
+    if verified:  # identity verified, as SE and GB require before play
+        KycProfile.objects.create(player=p, level=1)
+    return p
 
 
 def _post(player, kind, amount):
@@ -137,3 +140,17 @@ def test_suspended_player_may_withdraw_but_not_deposit():
     assert gates.can_deposit(p, 100).code == "player_suspended"
     assert "chargeback under review" in gates.can_deposit(p, 100).message
     assert gates.can_withdraw(p)
+
+
+def test_markets_that_verify_identity_before_play_hold_deposits_and_bets(operators):
+    from compliance.models import KycProfile
+
+    gb = _player("GB", "GBP", verified=False)
+    d = gates.can_deposit(gb, 1000)
+    assert d.code == "kyc_required_before_play" and "GB" in d.message and "LCCP" in d.message
+    assert gates.can_wager(gb, 100).code == "kyc_required_before_play"
+    assert gates.can_withdraw(gb)
+    KycProfile.objects.create(player=gb, level=1)
+    assert gates.can_deposit(gb, 1000)
+    # Malta verifies at the CDD threshold, not before play.
+    assert gates.can_deposit(_player("MT", "EUR", verified=False), 1000)
