@@ -123,6 +123,93 @@ def _night_play_findings(now: datetime) -> list[tuple[int, str, dict]]:
     ]
 
 
+METHODS_MIN = 3
+METHODS_WINDOW_DAYS = 30
+CHASE_USED_SHARE = 0.9
+CHASE_HOURS = 48
+
+
+def _payment_method_findings(now: datetime) -> list[tuple[int, str, dict]]:
+    """Distinct payment instruments used to deposit in 30 days. Deposits carry the
+    instrument's fingerprint in the transaction's metadata ("payment_method"), which the
+    payment adapters set."""
+    rows = (
+        _cash_postings()
+        .filter(
+            transaction__kind="deposit",
+            amount__gt=0,
+            created_at__gte=now - timedelta(days=METHODS_WINDOW_DAYS),
+            created_at__lt=now,
+        )
+        .exclude(transaction__metadata__payment_method=None)
+        .values("account__player_id")
+        .annotate(n=Count("transaction__metadata__payment_method", distinct=True))
+        .filter(n__gte=METHODS_MIN)
+    )
+    return [
+        (
+            r["account__player_id"],
+            RgAlert.Marker.MANY_PAYMENT_METHODS,
+            {"payment_methods_last_30_days": r["n"]},
+        )
+        for r in rows
+    ]
+
+
+def _chasing_findings(now: datetime) -> list[tuple[int, str, dict]]:
+    """A deposit or loss limit raised (or removed) within 48 h of the player using 90% or
+    more of it: the classic sign of chasing losses past a limit they set themselves."""
+    from .models import PlayerLimit
+    from .rg import period_start
+
+    found = []
+    raises = PlayerLimit.objects.filter(
+        kind__in=["deposit", "loss"],
+        requested_at__gte=now - timedelta(days=WINDOW_DAYS),
+        requested_at__lt=now,
+        status__in=["pending", "active", "cancelled"],
+    ).select_related("player")
+    for new in raises:
+        prior = (
+            PlayerLimit.objects.filter(
+                player_id=new.player_id,
+                kind=new.kind,
+                period=new.period,
+                requested_at__lt=new.requested_at,
+                amount__isnull=False,
+            )
+            .exclude(pk=new.pk)
+            .order_by("-requested_at")
+            .first()
+        )
+        if prior is None or (new.amount is not None and new.amount <= prior.amount):
+            continue
+        since = period_start(new.period, new.requested_at - timedelta(hours=CHASE_HOURS))
+        kinds = ["deposit"] if new.kind == "deposit" else ["bet"]
+        qs = _cash_postings().filter(
+            account__player_id=new.player_id,
+            transaction__kind__in=kinds,
+            created_at__gte=since,
+            created_at__lt=new.requested_at,
+        )
+        used = abs(qs.aggregate(s=Sum("amount"))["s"] or 0)
+        if used >= CHASE_USED_SHARE * prior.amount:
+            found.append(
+                (
+                    new.player_id,
+                    RgAlert.Marker.CHASING_AFTER_LIMIT,
+                    {
+                        "limit": f"{new.kind}/{new.period}",
+                        "previous_minor": prior.amount,
+                        "requested_minor": new.amount,
+                        "used_minor": used,
+                        "requested_at": new.requested_at.isoformat(),
+                    },
+                )
+            )
+    return found
+
+
 def markers_scan(*, now: datetime | None = None) -> dict[str, int]:
     """Run every marker over the whole population; create the alerts that do not exist
     yet for this window. Safe to re-run: the natural key absorbs duplicates."""
@@ -130,7 +217,13 @@ def markers_scan(*, now: datetime | None = None) -> dict[str, int]:
     window_end: date = now.date()
     window_start = window_end - timedelta(days=WINDOW_DAYS)
     created: dict[str, int] = {m: 0 for m in RgAlert.Marker.values}
-    findings = _deposit_findings(now) + _reversed_withdrawal_findings(now) + _night_play_findings(now)
+    findings = (
+        _deposit_findings(now)
+        + _reversed_withdrawal_findings(now)
+        + _night_play_findings(now)
+        + _payment_method_findings(now)
+        + _chasing_findings(now)
+    )
     for player_id, marker, evidence in findings:
         # An open alert of the same marker in an overlapping window is the same concern.
         if RgAlert.objects.filter(player_id=player_id, marker=marker, window_end__gt=window_start).exists():

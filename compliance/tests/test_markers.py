@@ -143,3 +143,51 @@ def test_evidence_timeline_in_order_and_as_pdf(client, operators, tmp_path):
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Called about night play" in out and p.public_id in out and "page 1 of" in out
+
+
+def _deposit_with_method(p, amount, at, method):
+    from wallet.models import Account
+    from wallet.services import Leg, house_account, player_accounts_ensure, transaction_post
+
+    cash = player_accounts_ensure(p)[Account.Kind.PLAYER_CASH]
+    with time_machine.travel(at, tick=False):
+        transaction_post(
+            kind="deposit",
+            idempotency_key=str(uuid.uuid4()),
+            metadata={"payment_method": method},
+            legs=[Leg(cash, amount), Leg(house_account(Account.Kind.HOUSE_PSP, "t", "EUR"), -amount)],
+        )
+
+
+def test_many_payment_methods_fire_on_three_instruments_not_on_two():
+    p, q = _player(), _player()
+    for i, m in enumerate(["card:1111", "card:2222", "iban:3333"]):
+        _deposit_with_method(p, 1000, NOW - timedelta(days=i + 1), m)
+    for i, m in enumerate(["card:1111", "card:2222", "card:2222"]):
+        _deposit_with_method(q, 1000, NOW - timedelta(days=i + 1), m)
+    created = markers.markers_scan(now=NOW)
+    assert created["many_payment_methods"] == 1
+    assert RgAlert.objects.get(marker="many_payment_methods").player_id == p.pk
+
+
+def test_raising_a_deposit_limit_right_after_using_it_is_chasing_a_late_raise_is_not():
+    from compliance import rg
+
+    chaser, calm = _player(), _player()
+    day = NOW - timedelta(days=2)
+    for p in (chaser, calm):
+        with time_machine.travel(day - timedelta(days=3), tick=False):
+            rg.limit_set(
+                player_id=p.pk, kind="deposit", period="month", amount=10000, actor=None, source="api:t"
+            )
+    _post(chaser, "deposit", 9500, day)
+    _post(calm, "deposit", 2000, day)
+    for p in (chaser, calm):
+        with time_machine.travel(day + timedelta(hours=2), tick=False):
+            rg.limit_set(
+                player_id=p.pk, kind="deposit", period="month", amount=50000, actor=None, source="api:t"
+            )
+    created = markers.markers_scan(now=NOW)
+    assert created["chasing_after_limit"] == 1
+    alert = RgAlert.objects.get(marker="chasing_after_limit")
+    assert alert.player_id == chaser.pk and alert.evidence["used_minor"] == 9500
