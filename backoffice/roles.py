@@ -149,6 +149,10 @@ _COMPLIANCE: dict[str, set[str]] = {
 for _role, _perms in _COMPLIANCE.items():
     ROLE_PERMISSIONS[_role] |= _perms
 
+# Complaints: support logs and reads them; compliance and risk read them (markers of harm).
+for _role in (SUPPORT, COMPLIANCE, RISK, ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] |= {"disputes.view_complaint"}
+
 
 def role_permissions(role: str) -> set[str]:
     return set(ROLE_PERMISSIONS[role])

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "players",
     "wallet",
     "compliance",
+    "disputes",
 ]
 
 MIDDLEWARE = [

@@ -210,6 +210,32 @@ def _chasing_findings(now: datetime) -> list[tuple[int, str, dict]]:
     return found
 
 
+COMPLAINTS_MIN = 2
+COMPLAINTS_WINDOW_DAYS = 30
+
+
+def _complaint_findings(now: datetime) -> list[tuple[int, str, dict]]:
+    """Complaints and bonus requests: two or more in 30 days."""
+    from disputes.models import Complaint
+
+    rows = (
+        Complaint.objects.filter(
+            created_at__gte=now - timedelta(days=COMPLAINTS_WINDOW_DAYS), created_at__lt=now
+        )
+        .values("player_id")
+        .annotate(n=Count("id"), bonus_requests=Count("id", filter=Q(category="bonus_request")))
+        .filter(n__gte=COMPLAINTS_MIN)
+    )
+    return [
+        (
+            r["player_id"],
+            RgAlert.Marker.COMPLAINTS,
+            {"complaints_last_30_days": r["n"], "bonus_requests": r["bonus_requests"]},
+        )
+        for r in rows
+    ]
+
+
 def markers_scan(*, now: datetime | None = None) -> dict[str, int]:
     """Run every marker over the whole population; create the alerts that do not exist
     yet for this window. Safe to re-run: the natural key absorbs duplicates."""
@@ -223,6 +249,7 @@ def markers_scan(*, now: datetime | None = None) -> dict[str, int]:
         + _night_play_findings(now)
         + _payment_method_findings(now)
         + _chasing_findings(now)
+        + _complaint_findings(now)
     )
     for player_id, marker, evidence in findings:
         # An open alert of the same marker in an overlapping window is the same concern.
