@@ -22,6 +22,8 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-do-not-use-in-production-000000000000000000")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# The container's own health checks call the probes on loopback.
+ALLOWED_HOSTS += [h for h in ("localhost", "127.0.0.1") if h not in ALLOWED_HOSTS]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PITBOSS_ENVIRONMENT = env("PITBOSS_ENVIRONMENT", default="development")
 
@@ -183,6 +185,8 @@ MFA_ENROLMENT_EXEMPT_PREFIXES = ["/accounts/", "/static/", "/healthz", "/readyz"
 # --- Security ---------------------------------------------------------------------------
 SECURE_SSL = env.bool("SECURE_SSL", default=False)
 SECURE_SSL_REDIRECT = SECURE_SSL
+# Probes answer over plain HTTP on loopback (container health checks), never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = SECURE_SSL
 CSRF_COOKIE_SECURE = SECURE_SSL
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE_SSL else 0)

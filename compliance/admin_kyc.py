@@ -18,6 +18,8 @@ from backoffice.views import ReadOnlyAdminMixin, admin_context
 from . import kyc
 from .models import KycDocument, KycProfile
 
+DONE = {"approve": "approved", "reject": "rejected", "request_replacement": "another document requested"}
+
 
 class DecisionForm(ConsoleForm):
     decision = forms.ChoiceField(
@@ -59,7 +61,7 @@ def kyc_queue_view(request, document_id: int | None = None):
         else:
             messages.success(
                 request,
-                f"{doc.get_document_type_display()} of {doc.player}: {d['decision'].replace('_', ' ')}d.",
+                f"{doc.get_document_type_display()} of {doc.player}: {DONE[d['decision']]}.",
             )
             return redirect("admin:compliance_kyc_queue")
     context = {

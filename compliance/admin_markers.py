@@ -86,6 +86,12 @@ class RgAlertAdmin(ReadOnlyAdminMixin, ModelAdmin):
     ordering = ["created_at", "id"]
     show_full_result_count = False
 
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return (
+            shown if request.user.has_perm("compliance.work_rg_alert") else [f for f in shown if f != "work"]
+        )
+
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         return qs if request.GET.get("status__exact") else qs.exclude(status=RgAlert.Status.CLOSED)

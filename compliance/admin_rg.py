@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
@@ -60,7 +60,7 @@ class LiftForm(ConsoleForm):
 
 @sensitive
 def exclusion_lift_view(request, exclusion_id: int):
-    ex = Exclusion.objects.select_related("player").get(pk=exclusion_id)
+    ex = get_object_or_404(Exclusion.objects.select_related("player"), pk=exclusion_id)
     form = LiftForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -151,6 +151,14 @@ for item in [
         "compliance.view_playerlimit",
         "speed",
         30,
+    ),
+    N(
+        "Compliance",
+        "Import a register file",
+        "admin:compliance_register_import",
+        "compliance.add_nationalregisterimport",
+        "upload",
+        85,
     ),
     N(
         "Compliance",

@@ -174,6 +174,25 @@ def _kyc_before_play(player: Player, at: datetime) -> Decision:
     )
 
 
+def _mandatory_limits(player: Player, at: datetime) -> Decision:
+    """Markets that require a limit before any play (SE: deposit limits; DE: the monthly
+    deposit limit). Each entry is a kind, or alternatives joined by "|"."""
+    rule = rule_get(jurisdiction=player.jurisdiction, key="mandatory_limits", at=at)
+    if rule is None or not rule.value:
+        return OK
+    kinds_set = {lim.kind for lim in rg.limits_in_force(player)}
+    for entry in rule.value:
+        alternatives = entry.split("|")
+        if not kinds_set & set(alternatives):
+            return _refuse(
+                "mandatory_limit_missing",
+                f"{player.jurisdiction} requires a {' or '.join(alternatives)} limit before deposits and "
+                f"play; the player has not set one (rule mandatory_limits: {rule.source}).",
+                f"{player.jurisdiction} mandatory_limits",
+            )
+    return OK
+
+
 def can_login_to_play(player: Player, at: datetime | None = None) -> Decision:
     at = at or timezone.now()
     for d in (
@@ -188,7 +207,12 @@ def can_login_to_play(player: Player, at: datetime | None = None) -> Decision:
 
 def can_deposit(player: Player, amount: int, at: datetime | None = None) -> Decision:
     at = at or timezone.now()
-    for d in (_status(player), _exclusion(player, at), _kyc_before_play(player, at)):
+    for d in (
+        _status(player),
+        _exclusion(player, at),
+        _kyc_before_play(player, at),
+        _mandatory_limits(player, at),
+    ):
         if not d:
             return d
     return _check_limits(
@@ -200,7 +224,12 @@ def can_wager(
     player: Player, amount: int, at: datetime | None = None, session_started_at: datetime | None = None
 ) -> Decision:
     at = at or timezone.now()
-    for d in (_status(player), _exclusion(player, at), _kyc_before_play(player, at)):
+    for d in (
+        _status(player),
+        _exclusion(player, at),
+        _kyc_before_play(player, at),
+        _mandatory_limits(player, at),
+    ):
         if not d:
             return d
     d = _check_limits(

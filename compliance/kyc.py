@@ -291,3 +291,28 @@ def documents_expiring_flag(*, within_days: int = 30, today: date | None = None)
         )
         n += 1
     return n
+
+
+def cdd_check_recent(*, hours: int = 24, now: datetime | None = None) -> int:
+    """Run the CDD check for every player who deposited in the last `hours` (a scheduled
+    task runs it every 15 minutes, overlapping windows: cdd_check is idempotent). The
+    deposit flow also calls cdd_check directly once deposits exist."""
+    from wallet.models import Account, Posting
+
+    now = now or timezone.now()
+    player_ids = (
+        Posting.objects.filter(
+            account__kind=Account.Kind.PLAYER_CASH,
+            transaction__kind="deposit",
+            amount__gt=0,
+            created_at__gte=now - timedelta(hours=hours),
+        )
+        .values_list("account__player_id", flat=True)
+        .distinct()
+    )
+    opened = 0
+    for pid in player_ids:
+        before = KycProfile.objects.filter(player_id=pid).values_list("required_level", flat=True).first()
+        prof = cdd_check(player_id=pid, at=now)
+        opened += int(prof.required_level != before and prof.requirement_open)
+    return opened

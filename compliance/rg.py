@@ -235,6 +235,16 @@ def exclusion_in_force(player: Player, at: datetime | None = None) -> Exclusion 
     return None
 
 
+def lift_pending(ex: Exclusion) -> bool:
+    """A lift request waits for approval (a rejected or cancelled one does not block a
+    new written request)."""
+    from backoffice.models import ApprovalRequest
+
+    return ApprovalRequest.objects.filter(
+        action="compliance.exclusion_lift", state=ApprovalRequest.State.PENDING, payload__exclusion_id=ex.pk
+    ).exists()
+
+
 def _lift_earliest(ex: Exclusion, approved_at: datetime) -> datetime:
     market = ex.player.jurisdiction
     key = "exclusion_lift_wait_hours_indefinite" if ex.indefinite else "exclusion_lift_wait_hours_definite"
@@ -256,7 +266,7 @@ def exclusion_lift_request(*, exclusion_id: int, request_text: str, actor: User)
         raise DomainError("lift_needs_written_request", LIFT_NEEDS_TEXT, field="request_text")
     if not ex.in_force():
         raise DomainError("exclusion_not_in_force", LIFT_NOT_IN_FORCE)
-    if ex.lift_requested_at is not None and ex.lifted_at is None:
+    if lift_pending(ex):
         raise DomainError("lift_already_requested", LIFT_ALREADY_REQUESTED)
     if ex.kind == Exclusion.Kind.SELF_EXCLUSION:
         min_days = rule_value(jurisdiction=ex.player.jurisdiction, key="self_exclusion_min_days", default=0)

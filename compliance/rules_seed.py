@@ -224,3 +224,20 @@ RULES = [
     ("DE", "bonus_first_play_only", False, "Operator policy", T0),
     ("DE", "national_exclusion_register", "oasis", "GlüStV 2021 §8: OASIS player exclusion system", T0),
 ]
+
+# Corrections, as new versions (history is never rewritten): "limits required before
+# play" blocks deposits and bets until the player has set one. Malta and the UK require
+# the tools to be offered and the player prompted, not a limit to exist; Finland has no
+# such rule yet.
+T1 = "2026-11-25T00:00:00+00:00"
+CORRECTIONS = [
+    ("MT", "mandatory_limits", [], MGA_RG + ": deposit or wager limits must be offered, not imposed", T1),
+    (
+        "GB",
+        "mandatory_limits",
+        [],
+        UK_RTS12 + ": the customer is prompted to set a limit; setting one is optional",
+        T1,
+    ),
+    ("FI", "mandatory_limits", [], "No Finnish rule in force yet: limits offered, not required", T1),
+]

@@ -19,3 +19,9 @@ def markers_scan_task() -> dict:
     from . import markers
 
     return markers.markers_scan()
+
+
+@shared_task(name="compliance.cdd_check_recent", acks_late=True)
+def cdd_check_recent_task() -> int:
+    """Players whose deposits crossed the CDD threshold get their KYC requirement."""
+    return kyc.cdd_check_recent()

@@ -102,7 +102,7 @@ def _status_view(key: str):
                 request,
                 title=f"{label} {player}",
                 form=form,
-                submit=label,
+                submit_label=label,
                 intro=f"Current status: {player.get_status_display()}. The reason is kept in the audit log.",
             ),
         )
@@ -135,7 +135,7 @@ def note_add_view(request, player_id: int):
     return TemplateResponse(
         request,
         "backoffice/form_page.html",
-        admin_context(request, title=f"Note on {player}", form=form, submit="Add note"),
+        admin_context(request, title=f"Note on {player}", form=form, submit_label="Add note"),
     )
 
 

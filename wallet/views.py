@@ -82,7 +82,7 @@ def adjustment_create_view(request):
             request,
             title="Manual adjustment",
             form=form,
-            submit="Post adjustment",
+            submit_label="Post adjustment",
             intro=(
                 f"Credits or debits the player's cash against the house adjustments account. Amounts of "
                 f"{threshold} minor units or more (e.g. {Money(threshold, 'EUR')}) need a second operator's approval."
@@ -136,7 +136,7 @@ def ledger_verify_run_view(request):
             request,
             title="Verify the ledger now",
             form=form,
-            submit="Run now",
+            submit_label="Run now",
             intro="Checks every ledger invariant in the background; the nightly run does the same at 03:00 UTC.",
         ),
     )

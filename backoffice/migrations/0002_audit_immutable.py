@@ -1,5 +1,5 @@
 """On PostgreSQL the audit log is insert-only: a trigger refuses UPDATE and DELETE,
-whoever issues them. TRUNCATE is left to privileges (docs/operations.md: the application
+whoever issues them. TRUNCATE is left to privileges (docs/deploy.md: the application
 role has no TRUNCATE in production; the test runner needs it to reset its database).
 SQLite (the embedded demo) has no such guard."""
 

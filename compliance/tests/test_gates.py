@@ -154,3 +154,23 @@ def test_markets_that_verify_identity_before_play_hold_deposits_and_bets(operato
     assert gates.can_deposit(gb, 1000)
     # Malta verifies at the CDD threshold, not before play.
     assert gates.can_deposit(_player("MT", "EUR", verified=False), 1000)
+
+
+def test_sweden_requires_a_deposit_limit_before_play_malta_does_not():
+    se = _player()
+    d = gates.can_deposit(se, 100)
+    assert d.code == "mandatory_limit_missing" and "SE requires a deposit limit" in d.message
+    assert gates.can_wager(se, 100).code == "mandatory_limit_missing"
+    rg.limit_set(player_id=se.pk, kind="deposit", period="month", amount=100000, actor=None, source="api:t")
+    assert gates.can_deposit(se, 100)
+    assert gates.can_deposit(_player("MT", "EUR"), 100)
+    assert gates.can_deposit(_player("GB", "GBP"), 100)
+
+
+def test_import_register_command(tmp_path, capsys):
+    from django.core.management import call_command
+
+    f = tmp_path / "gamstop.csv"
+    f.write_text("national_insurance\nAB123456C\n")
+    call_command("import_register", "gamstop", str(f))
+    assert "1 entries imported into gamstop" in capsys.readouterr().out

@@ -150,3 +150,14 @@ def test_document_file_is_served_only_to_permitted_roles_and_audited(client, ope
         ).count()
         == 1
     )
+
+
+def test_the_scheduled_cdd_check_opens_requirements_once():
+    from compliance.tasks import cdd_check_recent_task
+
+    big, small = _player(), _player()
+    _deposit(big, 250000)
+    _deposit(small, 1000)
+    assert cdd_check_recent_task() == 1
+    assert kyc.profile(big).requirement_open and not kyc.profile(small).requirement_open
+    assert cdd_check_recent_task() == 0  # idempotent

@@ -182,3 +182,25 @@ def test_operator_sets_a_limit_and_an_exclusion_from_the_player_page(client, ope
     assert ev.actor == operators["support"] and ev.note == "asked by phone"
     client.force_login(operators["marketing"])
     assert client.get(f"{base}/limit/").status_code == 403
+
+
+def test_a_rejected_lift_request_does_not_block_a_new_one(operators):
+    player = _player("MT")
+    with time_machine.travel(WED, tick=False):
+        ex = rg.exclusion_start(
+            player_id=player.pk, kind="self_exclusion", ends_at=None, actor=None, source="api:t"
+        )
+    with time_machine.travel(WED + timedelta(days=10), tick=False):
+        req = rg.exclusion_lift_request(
+            exclusion_id=ex.pk, request_text="letter 1", actor=operators["compliance"]
+        )
+        with pytest.raises(DomainError) as exc:
+            rg.exclusion_lift_request(
+                exclusion_id=ex.pk, request_text="letter 2", actor=operators["compliance"]
+            )
+        assert exc.value.code == "lift_already_requested"
+        approvals.approval_reject(request_id=req.pk, actor=operators["admin"], note="reasons not convincing")
+        again = rg.exclusion_lift_request(
+            exclusion_id=ex.pk, request_text="letter 2", actor=operators["compliance"]
+        )
+    assert again.pk != req.pk
