@@ -234,6 +234,7 @@ def _post_goodwill(r, player, finance, adjustment_request, Money) -> None:
         ),
         direction="credit",
         reason="Goodwill credit (demo data)",
+        reference=f"DEMO-{player.public_id}",
         actor=finance,
         idempotency_key=f"demo-goodwill:{player.public_id}",
     )

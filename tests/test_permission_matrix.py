@@ -95,6 +95,10 @@ def _urls(samples) -> list[tuple[str, set[str] | None]]:
         opts = model._meta
         perms = {f"{opts.app_label}.view_{opts.model_name}", f"{opts.app_label}.change_{opts.model_name}"}
         urls.append((reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"), perms))
+        # The object page too (the player page is the Player's), for any object that exists.
+        obj = model._default_manager.order_by("pk").first()
+        if obj is not None:
+            urls.append((reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]), perms))
     for v in console.views():
         kwargs = {k: samples[s] for k, s in v.sample_kwargs.items()}
         urls.append(

@@ -243,6 +243,7 @@ def test_balance_after_a_credit(api, operators):
         amount=Money(2500, "SEK"),
         direction="credit",
         reason="goodwill",
+        reference="T-1",
         actor=operators["finance"],
     )
     body = api("get", f"/players/{public_id}/balance").json()

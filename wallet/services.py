@@ -54,6 +54,7 @@ REASON_REQUIRED = "Say why: a reason is required."
 NOT_A_HOUSE_KIND = "{kind!r} is not a house account kind."
 WRONG_CURRENCY = "The player's currency is {player_currency}; the amount is in {currency}."
 NOT_POSITIVE = "Enter an amount greater than zero."
+REFERENCE_REQUIRED = "Give the ticket, case or complaint number this adjustment answers."
 BAD_DIRECTION = "Direction is credit or debit."
 NO_ADJUST_PERMISSION = "You do not hold the permission to post manual adjustments."
 
@@ -304,7 +305,7 @@ def adjustment_request(
     amount: Money,
     direction: str,
     reason: str,
-    reference: str = "",
+    reference: str,
     actor,
     idempotency_key: str | None = None,
 ):
@@ -318,6 +319,8 @@ def adjustment_request(
         raise DomainError("bad_direction", BAD_DIRECTION, field="direction")
     if not reason.strip():
         raise DomainError("reason_required", REASON_REQUIRED, field="reason")
+    if not reference.strip():
+        raise DomainError("reference_required", REFERENCE_REQUIRED, field="reference")
     if not isinstance(amount, Money):
         raise TypeError("adjustment_request takes a Money amount.")
     if amount.amount <= 0:

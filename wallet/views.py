@@ -33,7 +33,7 @@ class AdjustmentForm(ConsoleForm):
     direction = forms.ChoiceField(choices=[("credit", "Credit the player"), ("debit", "Debit the player")])
     amount = MoneyField(help_text="In the player's currency, e.g. 12.50.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    reference = forms.CharField(required=False, max_length=200, help_text="Ticket or case number.")
+    reference = forms.CharField(max_length=200, help_text="Ticket, case or complaint number.")
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
     def clean_player(self) -> Player:
@@ -91,9 +91,12 @@ def adjustment_create_view(request):
     )
 
 
-def _csv_rows(player: Player):
+def _csv_rows(player: Player, filters: dict):
     yield ["posted_at", "transaction", "kind", "account", "amount", "balance_after", "currency", "reference"]
-    for p in selectors.statement(player).iterator(chunk_size=2000):
+    qs = selectors.statement(
+        player, date_from=filters.get("st_from"), date_to=filters.get("st_to"), kind=filters.get("st_kind")
+    )
+    for p in qs.iterator(chunk_size=2000):
         cur = p.account.currency
         yield [
             p.created_at.isoformat(),
@@ -113,11 +116,21 @@ class _Echo:
 
 
 def statement_export_view(request, player_id: int):
-    """The whole statement as CSV, streamed (constant memory, whatever its length)."""
+    """The statement as CSV with the screen's filters (date, kind), streamed (constant
+    memory, whatever its length)."""
     player = get_object_or_404(Player, pk=player_id)
-    audit.record(actor=request.user, action="wallet.statement.export", target=player)
+    f = StatementFilter(request.GET)
+    filters = f.cleaned_data if f.is_valid() else {}
+    audit.record(
+        actor=request.user,
+        action="wallet.statement.export",
+        target=player,
+        after={k: str(v) for k, v in filters.items() if v},
+    )
     writer = csv.writer(_Echo())
-    response = StreamingHttpResponse((writer.writerow(r) for r in _csv_rows(player)), content_type="text/csv")
+    response = StreamingHttpResponse(
+        (writer.writerow(r) for r in _csv_rows(player, filters)), content_type="text/csv"
+    )
     stamp = timezone.now().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="statement-{player.public_id}-{stamp}.csv"'
     return response
@@ -163,6 +176,14 @@ class StatementFilter(forms.Form):
     )
 
 
+def _filter_query(request) -> str:
+    keep = request.GET.copy()
+    for k in list(keep):
+        if k not in ("st_from", "st_to", "st_kind"):
+            del keep[k]
+    return keep.urlencode()
+
+
 def statement_context(request, player) -> dict:
     """One page of postings, newest first, with the running balance. Two queries whatever
     the history: no COUNT, one row more than the page tells whether an older page exists."""
@@ -191,5 +212,9 @@ def statement_context(request, player) -> dict:
         "page": page,
         "newer_url": page_url(page - 1) if page > 1 else "",
         "older_url": page_url(page + 1) if len(rows) > STATEMENT_PAGE_SIZE else "",
-        "export_url": reverse("admin:wallet_statement_export", args=[player.pk]) if may_export else "",
+        "export_url": (
+            f"{reverse('admin:wallet_statement_export', args=[player.pk])}?{_filter_query(request)}"
+            if may_export
+            else ""
+        ),
     }

@@ -94,6 +94,10 @@ def test_statement_export_streams_csv_and_is_audited(client, operators):
     assert lines[0].startswith("posted_at,transaction,kind,account,amount,balance_after")
     assert len(lines) == 4 and ",bet,player_cash,-0.10,0.10,EUR," in lines[1]
     assert AuditEvent.objects.filter(action="wallet.statement.export").count() == 1
+    # The export takes the screen's filters.
+    r = client.get(reverse("admin:wallet_statement_export", args=[player.pk]) + "?st_kind=bet")
+    bets = b"".join(r.streaming_content).decode().splitlines()[1:]
+    assert bets and all(",bet," in line for line in bets) and len(bets) < 3
 
 
 def _tab(operator, player, context_fn, template, query=""):

@@ -241,11 +241,12 @@ def test_adjustment_refusals(operators):
         with pytest.raises(DomainError) as exc:
             _adjust(operators, player, "1.00", **kwargs)
         assert exc.value.code == code
-    base = dict(player_id=player.pk, direction="credit", reference="", actor=operators["finance"])
+    base = dict(player_id=player.pk, direction="credit", actor=operators["finance"])
     for kwargs, code in [
-        (dict(amount=Money(100, "EUR"), reason=" "), "reason_required"),
-        (dict(amount=Money(0, "EUR"), reason="r"), "not_positive"),
-        (dict(amount=Money(100, "SEK"), reason="r"), "wrong_currency"),
+        (dict(amount=Money(100, "EUR"), reason="r", reference="  "), "reference_required"),
+        (dict(amount=Money(100, "EUR"), reason=" ", reference="T-1"), "reason_required"),
+        (dict(amount=Money(0, "EUR"), reason="r", reference="T-1"), "not_positive"),
+        (dict(amount=Money(100, "SEK"), reason="r", reference="T-1"), "wrong_currency"),
     ]:
         with pytest.raises(DomainError) as exc:
             services.adjustment_request(**base, **kwargs)
