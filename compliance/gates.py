@@ -137,9 +137,13 @@ def can_register(
     today: date | None = None,
 ) -> Decision:
     today = today or timezone.now().date()
+    from .models import Jurisdiction
+
     min_age = rule_value(jurisdiction=jurisdiction, key="minimum_age")
-    if min_age is None:
-        return _refuse("unknown_market", f"Pitboss has no rule set for market {jurisdiction}.")
+    if min_age is None or not Jurisdiction.objects.filter(code=jurisdiction, enabled=True).exists():
+        return _refuse(
+            "unknown_market", f"Pitboss does not serve market {jurisdiction} (no enabled rule set)."
+        )
     if date_of_birth is None:
         return _refuse("date_of_birth_required", "The date of birth is needed to check the minimum age.")
     age = (

@@ -24,16 +24,40 @@ def _hash(national_id: str) -> str:
     return search_hash(national_id)
 
 
+class RegisterAdapter:
+    """One national register behind one question. Subclass it for a live service (its
+    API client and credentials from the environment) and put it in ADAPTERS."""
+
+    name = ""
+
+    def is_excluded(self, national_id_hash: str) -> bool:
+        raise NotImplementedError
+
+
+class FileRegister(RegisterAdapter):
+    """The register's last imported file (compliance.NationalRegisterImport)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def is_excluded(self, national_id_hash: str) -> bool:
+        return NationalRegisterEntry.objects.filter(
+            register=self.name, national_id_hash=national_id_hash, register_import__current=True
+        ).exists()
+
+
+ADAPTERS: dict[str, RegisterAdapter] = {name: FileRegister(name) for name in REGISTERS}
+
+
 def national_register_check(
     *, register: str, national_id: str | None = None, national_id_hash: str = ""
 ) -> bool:
-    """True when the person is on the register's current list."""
+    """True when the person is on the register."""
     h = national_id_hash or (_hash(national_id) if national_id else "")
-    if not h:
+    adapter = ADAPTERS.get(register)
+    if not h or adapter is None:
         return False
-    return NationalRegisterEntry.objects.filter(
-        register=register, national_id_hash=h, register_import__current=True
-    ).exists()
+    return adapter.is_excluded(h)
 
 
 @transaction.atomic

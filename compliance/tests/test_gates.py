@@ -174,3 +174,11 @@ def test_import_register_command(tmp_path, capsys):
     f.write_text("national_insurance\nAB123456C\n")
     call_command("import_register", "gamstop", str(f))
     assert "1 entries imported into gamstop" in capsys.readouterr().out
+
+
+def test_a_disabled_market_takes_no_registrations():
+    from compliance.models import Jurisdiction
+
+    assert gates.can_register(jurisdiction="FI", date_of_birth=date(1990, 1, 1))
+    Jurisdiction.objects.filter(code="FI").update(enabled=False)
+    assert gates.can_register(jurisdiction="FI", date_of_birth=date(1990, 1, 1)).code == "unknown_market"
