@@ -1,3 +1,4 @@
+import re
 import uuid
 
 from allauth.mfa.models import Authenticator
@@ -6,6 +7,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from . import context
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def client_ip(request) -> str | None:
@@ -27,7 +30,9 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        rid = (request.headers.get("X-Request-ID") or "")[:64] or uuid.uuid4().hex
+        rid = request.headers.get("X-Request-ID") or ""
+        if not _REQUEST_ID.fullmatch(rid):  # a caller's id is kept only if it is a plain token
+            rid = uuid.uuid4().hex
         request.request_id = rid
         token = context.set_current(context.RequestContext(request_id=rid, ip=client_ip(request)))
         try:

@@ -99,12 +99,21 @@ def _lookup(name: str, q: str) -> QuerySet:
     raise ValueError(name)
 
 
-def player_search(q: str, limit: int = 50) -> list[Player]:
-    """Players matching `q`, at most `limit`, newest first within each lookup."""
+# Searching by these finds a player through personal data the operator may not see
+# (sessions' IPs and devices, phone, national id): only for roles with view_player_pii.
+_PII_LOOKUPS = {"session_ip", "session_device", "phone", "national_id"}
+
+
+def player_search(q: str, limit: int = 50, user=None) -> list[Player]:
+    """Players matching `q`, at most `limit`, newest first within each lookup. With a
+    `user`, lookups through personal data they may not see are skipped."""
     plan = search_plan(q)
     q = (q or "").strip()
     found: dict[int, Player] = {}
-    for name in plan.lookups:
+    lookups = plan.lookups
+    if user is not None and not user.has_perm("players.view_player_pii"):
+        lookups = [name for name in lookups if name not in _PII_LOOKUPS]
+    for name in lookups:
         remaining = limit - len(found)
         if remaining <= 0:
             break

@@ -171,7 +171,7 @@ def player_search_view(request):
     form = PlayerSearchForm(request.GET or None)
     q = request.GET.get("q", "").strip()
     plan = selectors.search_plan(q)
-    results = selectors.player_search(q, limit=51) if q else []
+    results = selectors.player_search(q, limit=51, user=request.user) if q else []
     if len(results) == 1:
         return redirect(player_url(results[0]))
     return TemplateResponse(
@@ -201,5 +201,5 @@ def command_search(request, search_term: str) -> list[SearchResult]:
             link=player_url(p),
             icon="person",
         )
-        for p in selectors.player_search(search_term, limit=10)
+        for p in selectors.player_search(search_term, limit=10, user=request.user)
     ]

@@ -71,3 +71,10 @@ def test_audit_list_runs_a_fixed_number_of_queries(client, operators, django_ass
     with django_assert_max_num_queries(20):
         r = client.get("/admin/backoffice/auditevent/")
     assert r.status_code == 200
+
+
+def test_a_callers_request_id_is_kept_only_when_it_is_a_plain_token(client, db):
+    r = client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")
+    assert r["X-Request-ID"] == "abc-123"
+    r = client.get("/healthz", HTTP_X_REQUEST_ID="<script>alert(1)</script>")
+    assert r["X-Request-ID"] != "<script>alert(1)</script>" and len(r["X-Request-ID"]) == 32

@@ -125,3 +125,16 @@ def test_each_lookup_can_use_its_index(anna):
     ]:
         plan = _plan_for(selectors.PlayerSession.objects.filter(**{field: q}).values("player_id"))
         assert "Seq Scan" not in plan and index in plan, plan
+
+
+def test_search_through_personal_data_is_only_for_roles_that_see_it(operators):
+    from players.models import Player, PlayerSession
+    from players.selectors import player_search
+
+    p = Player.objects.create(
+        jurisdiction="MT", currency="EUR", first_name="Ip", last_name="Only", email="ip@x.mt"
+    )
+    PlayerSession.objects.create(player=p, ip="203.0.113.77", device_id="dev-7", reported_by="test")
+    assert player_search("203.0.113.77", user=operators["support"]) == [p]
+    assert player_search("203.0.113.77", user=operators["marketing"]) == []
+    assert player_search("ip@x.mt", user=operators["marketing"]) == [p]

@@ -25,7 +25,9 @@ class Command(BaseCommand):
                 from wallet.tasks import ledger_verify_task
 
                 result = ledger_verify_task.apply().get()
-                self.stdout.write(f"Ledger verified: {'every invariant holds' if result['ok'] else 'VIOLATIONS'}.")
+                self.stdout.write(
+                    f"Ledger verified: {'every invariant holds' if result['ok'] else 'VIOLATIONS'}."
+                )
         self.stdout.write(f"Demo operators (password for all: {DEMO_PASSWORD}):")
         for email, _name, role_names in DEMO_OPERATORS:
             self.stdout.write(f"  {email:28} {', '.join(role_names)}")
