@@ -55,8 +55,9 @@ def sniff_content_type(head: bytes) -> str | None:
 
 
 def profile(player: Player) -> KycProfile:
-    prof, _ = KycProfile.objects.get_or_create(player=player)
-    return prof
+    """The player's KYC profile for reading; an unsaved one (level none) when there is no
+    row yet, so a page view never writes."""
+    return KycProfile.objects.filter(player=player).first() or KycProfile(player=player)
 
 
 def document_upload(
