@@ -153,6 +153,22 @@ for _role, _perms in _COMPLIANCE.items():
 for _role in (SUPPORT, COMPLIANCE, RISK, ADMINISTRATOR):
     ROLE_PERMISSIONS[_role] |= {"disputes.view_complaint"}
 
+# Games. Every role reads the catalogue (complaints about a game, wagering contribution,
+# markets, campaigns); administrators import it and manage providers (rotating the
+# wallet API secret). Finance also sees the providers it settles with.
+_GAMES_READ = {"games.view_game"}
+_GAMES: dict[str, set[str]] = {
+    SUPPORT: _GAMES_READ,
+    COMPLIANCE: _GAMES_READ,
+    FINANCE: _GAMES_READ | {"games.view_gameprovider"},
+    MARKETING: _GAMES_READ,
+    RISK: _GAMES_READ,
+    ADMINISTRATOR: _GAMES_READ
+    | {"games.add_game", "games.change_game", "games.view_gameprovider", "games.rotate_provider_secret"},
+}
+for _role, _perms in _GAMES.items():
+    ROLE_PERMISSIONS[_role] |= _perms
+
 
 def role_permissions(role: str) -> set[str]:
     return set(ROLE_PERMISSIONS[role])

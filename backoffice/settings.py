@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "wallet",
     "compliance",
     "disputes",
+    "games",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Pitboss"
+# Accept the adjacent 30-second step too (RFC 6238 §5.2: clock drift, and a code typed just
+# as it rolls over). Each code is still single-use.
+MFA_TOTP_TOLERANCE = 1
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_RATE_LIMITS = {"webauthn_login": "10/m/ip"}
 MFA_ADAPTER = "backoffice.mfa_adapter.OperatorMFAAdapter"
@@ -243,6 +247,9 @@ WALLET_ADJUSTMENT_APPROVAL_THRESHOLD_MINOR = env.int(
 # KYC documents: stored outside any public URL; size cap per upload.
 KYC_STORAGE_DIR = Path(env("KYC_STORAGE_DIR", default=str(DATA_DIR / "private" / "kyc")))
 KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# Encrypts game providers' HMAC secrets at rest. Empty: derived from SECRET_KEY (then
+# rotating SECRET_KEY makes stored provider secrets unreadable: set this in production).
+GAME_PROVIDER_SECRET_KEY = env("GAME_PROVIDER_SECRET_KEY", default="")
 
 # --- The console ------------------------------------------------------------------------
 HEARTBEAT_STALE_AFTER = timedelta(minutes=5)

@@ -61,6 +61,22 @@ def _api_client():
     return api_client_create(name="sample")[0]
 
 
+def _game_provider():
+    from games.models import Game
+    from games.services import provider_create
+
+    provider = provider_create(code="sample-games", name="Sample Games")[0]
+    Game.objects.create(
+        provider=provider,
+        external_code="s1",
+        code="sample-games:s1",
+        title="Sample",
+        category="slots",
+        rtp=96,
+    )
+    return provider
+
+
 def _samples(operators) -> dict:
     """One real object for each kind of id a console view takes. A console view whose
     sample is missing here fails the test: add it."""
@@ -85,6 +101,7 @@ def _samples(operators) -> dict:
         "exclusion": _exclusion(player).pk,
         "rg_alert": _rg_alert(player).pk,
         "api_client": _api_client().pk,
+        "game_provider": _game_provider().pk,
     }
 
 

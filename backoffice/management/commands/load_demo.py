@@ -28,6 +28,10 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Ledger verified: {'every invariant holds' if result['ok'] else 'VIOLATIONS'}."
                 )
+            from games.demo import ensure_demo_games
+
+            if games := ensure_demo_games():
+                self.stdout.write(f"Demo games catalogue loaded: {games} games from 5 fictional providers.")
         self.stdout.write(f"Demo operators (password for all: {DEMO_PASSWORD}):")
         for email, _name, role_names in DEMO_OPERATORS:
             self.stdout.write(f"  {email:28} {', '.join(role_names)}")
