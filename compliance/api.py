@@ -9,6 +9,7 @@ from ninja import Field, File, Form, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import ConfigDict
 
+from backoffice.api_schemas import ERRORS
 from backoffice.apiclients import actor_label
 from backoffice.errors import DomainError
 from backoffice.money import Money
@@ -18,19 +19,6 @@ from . import kyc, rg
 from .models import Exclusion, KycDocument, PlayerLimit
 
 router = Router(tags=["responsible gambling and KYC"])
-
-
-class ErrorBody(Schema):
-    code: str
-    field: str | None
-    message: str
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 413: ErrorOut, 415: ErrorOut, 422: ErrorOut}
 
 
 class LimitIn(Schema):

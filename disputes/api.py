@@ -4,6 +4,7 @@ from typing import Literal
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
+from backoffice.api_schemas import ERRORS
 from backoffice.apiclients import actor_label
 from players.selectors import player_get
 
@@ -27,7 +28,9 @@ class ComplaintOut(Schema):
     created_at: datetime
 
 
-@router.post("/{public_id}/complaints", response={201: ComplaintOut}, summary="Log a player's complaint")
+@router.post(
+    "/{public_id}/complaints", response={201: ComplaintOut, **ERRORS}, summary="Log a player's complaint"
+)
 def complaint_post(request, public_id: str, payload: ComplaintIn):
     player = player_get(public_id=public_id)
     c = services.complaint_log(

@@ -8,6 +8,7 @@ from typing import Literal
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict, IPvAnyAddress, field_validator
 
+from backoffice.api_schemas import ERRORS
 from backoffice.apiclients import actor_label
 from backoffice.errors import DomainError
 from backoffice.money import Money
@@ -116,19 +117,6 @@ class BalanceOut(Schema):
     bonus: str
     withdrawal_pending: str
     withdrawable: str
-
-
-class ErrorBody(Schema):
-    code: str
-    field: str | None
-    message: str
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 def _out(player: Player) -> dict:

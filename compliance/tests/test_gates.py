@@ -1,6 +1,5 @@
 """The gates: each refusal carries a stable code and a sentence naming the rule."""
 
-import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -9,6 +8,8 @@ import time_machine
 from compliance import gates, rg
 from compliance.registers import register_import
 from players.models import Player, PlayerConsent
+
+from .ledger import post as _post
 
 pytestmark = pytest.mark.django_db
 
@@ -22,22 +23,6 @@ def _player(market="SE", currency="SEK", verified=True, **kw) -> Player:
     if verified:  # identity verified, as SE and GB require before play
         KycProfile.objects.create(player=p, level=1)
     return p
-
-
-def _post(player, kind, amount):
-    """Move money the way deposits and bets will: through the ledger service."""
-    from wallet.models import Account
-    from wallet.services import Leg, house_account, player_accounts_ensure, transaction_post
-
-    cash = player_accounts_ensure(player)[Account.Kind.PLAYER_CASH]
-    house_kind = Account.Kind.HOUSE_PSP if kind == "deposit" else Account.Kind.HOUSE_GAME_PROVIDER
-    house = house_account(house_kind, "test", player.currency)
-    sign = 1 if kind in ("deposit", "win", "rollback") else -1
-    transaction_post(
-        kind=kind,
-        idempotency_key=str(uuid.uuid4()),
-        legs=[Leg(cash, sign * amount), Leg(house, -sign * amount)],
-    )
 
 
 def test_deposit_limit_refuses_with_the_rule_and_the_date_it_resets():

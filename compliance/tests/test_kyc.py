@@ -1,4 +1,3 @@
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -10,6 +9,13 @@ from backoffice.models import AuditEvent
 from compliance import gates, kyc
 from compliance.models import KycDocument, KycLevel
 from players.models import Player
+
+from .ledger import post
+
+
+def post_deposit(p, amount):
+    return post(p, "deposit", amount)
+
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -85,26 +91,14 @@ def test_levels_follow_approved_documents(operators):
     )
 
 
-def _deposit(p, amount):
-    from wallet.models import Account
-    from wallet.services import Leg, house_account, player_accounts_ensure, transaction_post
-
-    cash = player_accounts_ensure(p)[Account.Kind.PLAYER_CASH]
-    transaction_post(
-        kind="deposit",
-        idempotency_key=str(uuid.uuid4()),
-        legs=[Leg(cash, amount), Leg(house_account(Account.Kind.HOUSE_PSP, "t", p.currency), -amount)],
-    )
-
-
 def test_cdd_meter_across_the_180_day_boundary_opens_a_requirement_and_holds_withdrawals():
     p = _player()
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        _deposit(p, 150000)  # EUR 1,500
+        post_deposit(p, 150000)  # EUR 1,500
     # 181 days later the first deposit has left the rolling window; the lifetime sum counts it.
     with time_machine.travel(start + timedelta(days=181), tick=False):
-        _deposit(p, 60000)
+        post_deposit(p, 60000)
         meter = kyc.cdd_meter(p)
         assert meter["rolling"] == 60000 and meter["lifetime"] == 210000 and meter["crossed"]
         prof = kyc.cdd_check(player_id=p.pk)
@@ -115,7 +109,7 @@ def test_cdd_meter_across_the_180_day_boundary_opens_a_requirement_and_holds_wit
     # Within 180 days, below the threshold: nothing opens.
     q = _player()
     with time_machine.travel(start, tick=False):
-        _deposit(q, 199999)
+        post_deposit(q, 199999)
         assert not kyc.cdd_meter(q)["crossed"]
         assert not kyc.cdd_check(player_id=q.pk).requirement_open
         assert gates.can_withdraw(q)
@@ -156,8 +150,8 @@ def test_the_scheduled_cdd_check_opens_requirements_once():
     from compliance.tasks import cdd_check_recent_task
 
     big, small = _player(), _player()
-    _deposit(big, 250000)
-    _deposit(small, 1000)
+    post_deposit(big, 250000)
+    post_deposit(small, 1000)
     assert cdd_check_recent_task() == 1
     assert kyc.profile(big).requirement_open and not kyc.profile(small).requirement_open
     assert cdd_check_recent_task() == 0  # idempotent

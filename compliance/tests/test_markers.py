@@ -1,4 +1,3 @@
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -9,27 +8,23 @@ from compliance import markers
 from compliance.models import RgAlert
 from players.models import Player
 
+from .ledger import post
+
+
+def _post(p, kind, amount, at):
+    post(p, kind, amount, at=at)
+
+
+def _deposit_with_method(p, amount, at, method):
+    post(p, "deposit", amount, at=at, metadata={"payment_method": method})
+
+
 pytestmark = pytest.mark.django_db
 NOW = datetime.fromisoformat("2026-12-02T12:00:00+00:00")
 
 
 def _player():
     return Player.objects.create(jurisdiction="MT", currency="EUR", first_name="R", last_name="G")
-
-
-def _post(p, kind, amount, at):
-    from wallet.models import Account
-    from wallet.services import Leg, house_account, player_accounts_ensure, transaction_post
-
-    cash = player_accounts_ensure(p)[Account.Kind.PLAYER_CASH]
-    sign = 1 if kind in ("deposit", "win", "withdrawal_cancel") else -1
-    house = house_account(Account.Kind.HOUSE_PSP, "t", p.currency)
-    with time_machine.travel(at, tick=False):
-        transaction_post(
-            kind=kind,
-            idempotency_key=str(uuid.uuid4()),
-            legs=[Leg(cash, sign * amount), Leg(house, -sign * amount)],
-        )
 
 
 def test_rising_deposits_fire_and_a_steady_player_stays_quiet():
@@ -143,20 +138,6 @@ def test_evidence_timeline_in_order_and_as_pdf(client, operators, tmp_path):
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Called about night play" in out and p.public_id in out and "page 1 of" in out
-
-
-def _deposit_with_method(p, amount, at, method):
-    from wallet.models import Account
-    from wallet.services import Leg, house_account, player_accounts_ensure, transaction_post
-
-    cash = player_accounts_ensure(p)[Account.Kind.PLAYER_CASH]
-    with time_machine.travel(at, tick=False):
-        transaction_post(
-            kind="deposit",
-            idempotency_key=str(uuid.uuid4()),
-            metadata={"payment_method": method},
-            legs=[Leg(cash, amount), Leg(house_account(Account.Kind.HOUSE_PSP, "t", "EUR"), -amount)],
-        )
 
 
 def test_many_payment_methods_fire_on_three_instruments_not_on_two():
