@@ -85,3 +85,4 @@ def _unexpected(request, exc):
 platform_api.add_router("/players", "players.api.router")
 platform_api.add_router("/players", "compliance.api.router")
 platform_api.add_router("/players", "disputes.api.router")
+platform_api.add_router("/game-sessions", "games.api.router")

@@ -166,6 +166,10 @@ _GAMES: dict[str, set[str]] = {
     ADMINISTRATOR: _GAMES_READ
     | {"games.add_game", "games.change_game", "games.view_gameprovider", "games.rotate_provider_secret"},
 }
+# Game sessions (launch tokens) show who played what and when: support, compliance, risk
+# and administrators.
+for _role in (SUPPORT, COMPLIANCE, RISK, ADMINISTRATOR):
+    _GAMES[_role] |= {"games.view_gamesession"}
 for _role, _perms in _GAMES.items():
     ROLE_PERMISSIONS[_role] |= _perms
 

@@ -15,7 +15,7 @@ from backoffice.security import sensitive
 from backoffice.views import ReadOnlyAdminMixin, admin_context
 
 from . import services
-from .models import Game, GameProvider
+from .models import Game, GameProvider, GameSession
 from .resources import GameResource
 
 
@@ -167,5 +167,27 @@ console.register_nav(
 console.register_nav(
     console.NavItem(
         "Games", "Providers", "admin:games_gameprovider_changelist", "games.view_gameprovider", "hub", 20
+    )
+)
+
+
+@admin.register(GameSession)
+class GameSessionAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ["player", "game", "created_at", "expires_at", "started_via"]
+    list_select_related = ["player", "game"]
+    search_fields = ["=player__public_id", "=game__code"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    exclude = ["token"]  # a live token is a credential: never shown
+
+
+console.register_nav(
+    console.NavItem(
+        "Games",
+        "Game sessions",
+        "admin:games_gamesession_changelist",
+        "games.view_gamesession",
+        "sports_esports",
+        30,
     )
 )

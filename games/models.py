@@ -87,3 +87,22 @@ class Game(models.Model):
     @staticmethod
     def code_for(provider_code: str, external_code: str) -> str:
         return f"{provider_code}:{external_code}"
+
+
+class GameSession(models.Model):
+    """A launch token for one player in one game. The aggregator presents the token to
+    authenticate and bet; wins and rollbacks are accepted after it expires."""
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    player = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="game_sessions")
+    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="sessions")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    started_via = models.CharField(max_length=100, help_text="api:<client>")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["player", "-created_at"], name="games_session_player_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.player_id} in {self.game_id} until {self.expires_at:%H:%M}"
