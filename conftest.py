@@ -33,7 +33,10 @@ def _fresh_cache():
     # in the cache: each test starts from an empty one.
     from django.core.cache import cache
 
+    from games.wallet import clear_caches
+
     cache.clear()
+    clear_caches()  # house account ids: each test's database starts empty
     yield
 
 

@@ -32,7 +32,14 @@ def encrypt(secret: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    return _decrypt(token, getattr(settings, "GAME_PROVIDER_SECRET_KEY", None) or settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=256)
+def _decrypt(token: str, key: str) -> str:
+    # Cached by ciphertext and key: the wallet API verifies every spin's signature, and a
+    # rotation writes a new ciphertext, so nothing stale is ever served.
     try:
-        return _current().decrypt(token.encode()).decode()
+        return _fernet(key).decrypt(token.encode()).decode()
     except InvalidToken:
         raise ProviderSecretUnreadable from None

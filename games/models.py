@@ -106,3 +106,106 @@ class GameSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.player_id} in {self.game_id} until {self.expires_at:%H:%M}"
+
+
+class Round(models.Model):
+    """One game round as the provider reports it: every bet, win and rollback with the
+    same provider round id. Totals are net of rollbacks (a rolled-back bet is not a bet)."""
+
+    provider = models.ForeignKey(GameProvider, on_delete=models.PROTECT, related_name="rounds")
+    external_id = models.CharField("round id", max_length=200)
+    player = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="game_rounds")
+    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="rounds")
+    currency = models.CharField(max_length=3)
+    total_bet = models.BigIntegerField(default=0)
+    total_win = models.BigIntegerField(default=0)
+    # Share of the bets that counts towards bonus wagering (the game's contribution).
+    wagering_contributed = models.BigIntegerField(default=0)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_id"], name="games_round_provider_external_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_bet__gte=0) & Q(total_win__gte=0), name="games_round_totals"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["player", "-opened_at"], name="games_round_player_idx"),
+            models.Index(fields=["game", "opened_at"], name="games_round_game_idx"),
+            models.Index(fields=["opened_at"], name="games_round_opened_idx"),
+            models.Index(fields=["external_id"], name="games_round_external_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Round {self.external_id} ({self.provider_id})"
+
+    @property
+    def net(self) -> int:
+        """The house's gross win on the round (bets minus wins)."""
+        return self.total_bet - self.total_win
+
+
+class WalletTransaction(models.Model):
+    """One money call of the wallet API (bet, win, rollback) as received and answered.
+
+    It is the idempotency record: (provider, transaction_id) is unique, so a replay finds
+    the stored answer, and a rollback of a bet that never arrived inserts the bet's id as
+    a tombstone the late bet collides with. It is also the call log the round page shows."""
+
+    class Kind(models.TextChoices):
+        BET = "bet", "Bet"
+        WIN = "win", "Win"
+        ROLLBACK = "rollback", "Rollback"
+
+    provider = models.ForeignKey(GameProvider, on_delete=models.PROTECT, related_name="wallet_transactions")
+    transaction_id = models.CharField(max_length=200, help_text="The provider's transaction id.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=32, help_text="The answer's status (OK or the refusal).")
+    # A bet id claimed by a rollback that arrived first: the bet, if it comes, is refused.
+    tombstone = models.BooleanField(default=False)
+    player = models.ForeignKey(
+        "players.Player", null=True, blank=True, on_delete=models.PROTECT, related_name="wallet_transactions"
+    )
+    round = models.ForeignKey(
+        Round, null=True, blank=True, on_delete=models.PROTECT, related_name="wallet_transactions"
+    )
+    game = models.ForeignKey(Game, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    # Bets: the part paid from bonus money (the rest was cash) and the wagering contribution.
+    bonus_amount = models.BigIntegerField(default=0)
+    wagering_contribution = models.BigIntegerField(default=0)
+    reference_transaction_id = models.CharField(max_length=200, blank=True, default="")
+    round_closed = models.BooleanField(default=False)
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    request = models.JSONField(default=dict, blank=True)
+    response = models.JSONField(default=dict, blank=True)
+    ledger_transaction = models.OneToOneField(
+        "wallet.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="wallet_call"
+    )
+    # Bets: the rollback that refunded it (or that found it refused: nothing to refund).
+    rolled_back_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rolls_back"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "transaction_id"], name="games_wallettxn_provider_txid_uniq"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider", "reference_transaction_id"], name="games_wallettxn_ref_idx"),
+            models.Index(fields=["player", "-created_at"], name="games_wallettxn_player_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.transaction_id} {self.status}"
