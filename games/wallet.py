@@ -95,7 +95,7 @@ def bad_request(fld: str, message: str) -> Refusal:
     return Refusal(BAD_REQUEST, message, field=fld, store=False)
 
 
-# name: (type, required by endpoint)
+# Every field a call may carry, by JSON type.
 _STR, _INT, _BOOL = "string", "integer", "boolean"
 FIELDS = {
     "token": _STR,
@@ -123,6 +123,14 @@ REQUIRED = {
     ),
     "rollback": ("player_id", "transaction_id", "reference_transaction_id"),
 }
+# Optional fields each call reads; any other field is ignored.
+OPTIONAL = {
+    "authenticate": (),
+    "balance": ("token", "currency"),
+    "bet": ("round_closed",),
+    "win": ("round_closed", "token"),
+    "rollback": ("round_id", "game_code", "amount", "currency"),
+}
 # The content a replay must match: every field the call defines except the session token
 # (a retry may carry a refreshed one) and round_closed's absence versus false.
 HASHED = {
@@ -140,6 +148,14 @@ HASHED = {
 }
 
 
+def _encodable(v: str) -> bool:
+    try:
+        v.encode("utf-8")  # lone surrogates ("\\ud800") parse as JSON but are not text
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse(endpoint: str, raw: bytes) -> dict:
     """The request's fields, checked: a JSON object, each known field of its type, the
     endpoint's required ones present. Unknown fields are ignored (aggregators add their
@@ -151,17 +167,17 @@ def parse(endpoint: str, raw: bytes) -> dict:
     if not isinstance(data, dict):
         raise bad_request("body", "The body must be a JSON object.")
     out: dict = {}
-    for name, kind in FIELDS.items():
+    for name in (*REQUIRED[endpoint], *OPTIONAL[endpoint]):
         if name not in data or data[name] is None:
             continue
-        v = data[name]
+        v, kind = data[name], FIELDS[name]
         if kind == _STR:
             if not isinstance(v, str) or not v.strip():
                 raise bad_request(name, f"{name} must be a non-empty string.")
             if len(v) > MAX_ID:
                 raise bad_request(name, f"{name} is longer than {MAX_ID} characters.")
-            if "\x00" in v:
-                raise bad_request(name, f"{name} contains a NUL character.")
+            if "\x00" in v or not _encodable(v):
+                raise bad_request(name, f"{name} contains characters that are not valid text.")
         elif kind == _INT:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise bad_request(name, f"{name} must be an integer number of minor units.")
@@ -175,7 +191,10 @@ def parse(endpoint: str, raw: bytes) -> dict:
             raise bad_request(name, f"{name} is required.")
     if "currency" in out and (len(out["currency"]) != 3 or not out["currency"].isalpha()):
         raise bad_request("currency", "currency is an ISO 4217 code such as EUR.")
-    out.setdefault("round_closed", False)
+    if "reference_transaction_id" in out and out["reference_transaction_id"] == out.get("transaction_id"):
+        raise bad_request("reference_transaction_id", "A call cannot refer to its own transaction id.")
+    if endpoint in ("bet", "win"):
+        out.setdefault("round_closed", False)
     return out
 
 
