@@ -158,8 +158,9 @@ def test_the_same_id_with_other_content_is_a_duplicate_conflict(w):
         a = w.bet(change.pop("amount", 300), txid="b1", **change)
         assert a["status"] == "DUPLICATE_CONFLICT" and a["field"] == "transaction_id"
     # The id of a bet reused for a win conflicts too.
-    assert w.win(10, "b1", txid="b1")["status"] == "DUPLICATE_CONFLICT"
-    assert w.balances() == (9_700, 0)
+    w.bet(100, txid="b0")
+    assert w.win(10, "b0", txid="b1")["status"] == "DUPLICATE_CONFLICT"
+    assert w.balances() == (9_600, 0)
 
 
 def test_insufficient_funds_answers_the_balance_and_stays_refused(w):
