@@ -104,14 +104,12 @@ def _limit_text(limit: PlayerLimit, currency: str) -> str:
     return f"{Money(limit.amount, currency).format()}/{limit.period}"
 
 
-def _limits(player: Player, kind: str) -> list[PlayerLimit]:
-    return [lim for lim in rg.limits_in_force(player) if lim.kind == kind]
-
-
-def _check_limits(player: Player, kind: str, amount: int, used_fn, at: datetime) -> Decision:
+def _check_limits(
+    player: Player, kind: str, amount: int, used_fn, at: datetime, in_force: list[PlayerLimit]
+) -> Decision:
     """Every period's limit of this kind applies; the first one the amount would cross
     refuses, so the lowest effectively wins."""
-    for lim in sorted(_limits(player, kind), key=lambda lim: lim.amount):
+    for lim in sorted((lim for lim in in_force if lim.kind == kind), key=lambda lim: lim.amount):
         used = used_fn(rg.period_start(lim.period, at))
         if used + amount > lim.amount:
             until = rg.period_end(lim.period, at)
@@ -178,13 +176,13 @@ def _kyc_before_play(player: Player, at: datetime) -> Decision:
     )
 
 
-def _mandatory_limits(player: Player, at: datetime) -> Decision:
+def _mandatory_limits(player: Player, at: datetime, in_force: list[PlayerLimit]) -> Decision:
     """Markets that require a limit before any play (SE: deposit limits; DE: the monthly
     deposit limit). Each entry is a kind, or alternatives joined by "|"."""
     rule = rule_get(jurisdiction=player.jurisdiction, key="mandatory_limits", at=at)
     if rule is None or not rule.value:
         return OK
-    kinds_set = {lim.kind for lim in rg.limits_in_force(player)}
+    kinds_set = {lim.kind for lim in in_force}
     for entry in rule.value:
         alternatives = entry.split("|")
         if not kinds_set & set(alternatives):
@@ -209,18 +207,31 @@ def can_login_to_play(player: Player, at: datetime | None = None) -> Decision:
     return OK
 
 
-def can_deposit(player: Player, amount: int, at: datetime | None = None) -> Decision:
-    at = at or timezone.now()
-    for d in (
-        _status(player),
-        _exclusion(player, at),
-        _kyc_before_play(player, at),
-        _mandatory_limits(player, at),
-    ):
+def _first_refusal(*checks) -> Decision:
+    """Run the checks in order (each a callable) and stop at the first refusal."""
+    for check in checks:
+        d = check()
         if not d:
             return d
-    return _check_limits(
-        player, "deposit", amount, lambda since: _player_sum(player, ["deposit"], since, sign="+"), at
+    return OK
+
+
+def can_deposit(player: Player, amount: int, at: datetime | None = None) -> Decision:
+    at = at or timezone.now()
+    in_force = rg.limits_in_force(player)
+    return _first_refusal(
+        lambda: _status(player),
+        lambda: _exclusion(player, at),
+        lambda: _kyc_before_play(player, at),
+        lambda: _mandatory_limits(player, at, in_force),
+        lambda: _check_limits(
+            player,
+            "deposit",
+            amount,
+            lambda since: _player_sum(player, ["deposit"], since, sign="+"),
+            at,
+            in_force,
+        ),
     )
 
 
@@ -228,16 +239,17 @@ def can_wager(
     player: Player, amount: int, at: datetime | None = None, session_started_at: datetime | None = None
 ) -> Decision:
     at = at or timezone.now()
-    for d in (
-        _status(player),
-        _exclusion(player, at),
-        _kyc_before_play(player, at),
-        _mandatory_limits(player, at),
-    ):
-        if not d:
-            return d
+    d = _first_refusal(
+        lambda: _status(player), lambda: _exclusion(player, at), lambda: _kyc_before_play(player, at)
+    )
+    if not d:
+        return d
+    in_force = rg.limits_in_force(player)
+    d = _mandatory_limits(player, at, in_force)
+    if not d:
+        return d
     d = _check_limits(
-        player, "wager", amount, lambda since: _player_sum(player, ["bet"], since, sign="-"), at
+        player, "wager", amount, lambda since: _player_sum(player, ["bet"], since, sign="-"), at, in_force
     )
     if not d:
         return d
@@ -247,11 +259,11 @@ def can_wager(
         back = _player_sum(player, ["win", "rollback"], since, sign="+")
         return max(bets - back, 0)
 
-    d = _check_limits(player, "loss", amount, net_loss, at)
+    d = _check_limits(player, "loss", amount, net_loss, at, in_force)
     if not d:
         return d
     if session_started_at is not None:
-        for lim in _limits(player, "session"):
+        for lim in (lim for lim in in_force if lim.kind == "session"):
             minutes = (at - session_started_at).total_seconds() / 60
             if minutes >= lim.amount:
                 return _refuse(

@@ -163,12 +163,18 @@ def limits_due_apply(*, player_id: int | None = None, now: datetime | None = Non
 
 
 def limits_in_force(player: Player) -> list[PlayerLimit]:
-    limits_due_apply(player_id=player.pk)
-    return list(
-        PlayerLimit.objects.filter(player=player, status=PlayerLimit.Status.ACTIVE)
-        .exclude(amount__isnull=True)
-        .order_by("kind", "period")
+    """The player's active limits (with an amount), after applying any pending one whose
+    time has come. One query when nothing is due: this runs on every bet."""
+    now = timezone.now()
+    rows = list(
+        PlayerLimit.objects.filter(
+            player=player, status__in=[PlayerLimit.Status.ACTIVE, PlayerLimit.Status.PENDING]
+        ).order_by("kind", "period")
     )
+    if any(r.status == PlayerLimit.Status.PENDING and r.effective_at <= now for r in rows):
+        limits_due_apply(player_id=player.pk, now=now)
+        return limits_in_force(player)
+    return [r for r in rows if r.status == PlayerLimit.Status.ACTIVE and r.amount is not None]
 
 
 def limits_pending(player: Player) -> list[PlayerLimit]:

@@ -438,7 +438,11 @@ def bet(provider: GameProvider, data: dict) -> dict:
             player = session.player
             if player.public_id != data["player_id"]:
                 raise Refusal(INVALID_TOKEN, "The token belongs to another player.", field="token")
-            game = _game(provider, data["game_code"])
+            game = (
+                session.game if session.game.code == data["game_code"] else _game(provider, data["game_code"])
+            )
+            if game.provider_id != provider.pk:
+                raise Refusal(UNKNOWN_GAME, f"Unknown game {game.code!r} for provider {provider.code}.")
             if session.game_id != game.pk:
                 raise Refusal(INVALID_TOKEN, f"The token was issued for {session.game.code}.", field="token")
             if started >= session.expires_at:
@@ -481,6 +485,7 @@ def bet(provider: GameProvider, data: dict) -> dict:
         from_cash = min(cash.balance, amount)
         from_bonus = amount - from_cash
         contribution = amount * game.wagering_contribution // 100
+        closed_at = started if data["round_closed"] else None
         if rnd is None:
             rnd = Round.objects.create(
                 provider=provider,
@@ -488,7 +493,16 @@ def bet(provider: GameProvider, data: dict) -> dict:
                 player=player,
                 game=game,
                 currency=player.currency,
+                total_bet=amount,
+                wagering_contributed=contribution,
                 opened_at=started,
+                closed_at=closed_at,
+            )
+        else:
+            Round.objects.filter(pk=rnd.pk).update(
+                total_bet=F("total_bet") + amount,
+                wagering_contributed=F("wagering_contributed") + contribution,
+                closed_at=closed_at,
             )
         ledger_txn = None
         if amount:
@@ -504,11 +518,6 @@ def bet(provider: GameProvider, data: dict) -> dict:
                 legs,
                 {"game": game.code, "bonus": from_bonus, "wagering_contribution": contribution},
             )
-        Round.objects.filter(pk=rnd.pk).update(
-            total_bet=F("total_bet") + amount,
-            wagering_contributed=F("wagering_contributed") + contribution,
-            closed_at=started if data["round_closed"] else None,
-        )
         answer = Answer(OK, held - amount, player.currency, data["transaction_id"]).as_dict()
         _record(
             provider,
