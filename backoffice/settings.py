@@ -250,6 +250,8 @@ KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 # Encrypts game providers' HMAC secrets at rest. Empty: derived from SECRET_KEY (then
 # rotating SECRET_KEY makes stored provider secrets unreadable: set this in production).
 GAME_PROVIDER_SECRET_KEY = env("GAME_PROVIDER_SECRET_KEY", default="")
+# How long a game launch token lets the aggregator authenticate and bet (wins come later too).
+GAME_SESSION_TTL_MINUTES = env.int("GAME_SESSION_TTL_MINUTES", default=240)
 
 # --- The console ------------------------------------------------------------------------
 HEARTBEAT_STALE_AFTER = timedelta(minutes=5)
