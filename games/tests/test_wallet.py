@@ -378,3 +378,20 @@ def test_retries_in_any_order_leave_the_ledger_right(w):
     assert w.bet(10, txid="never")["status"] == "BET_ALREADY_SETTLED"
     assert w.balances() == (10_400, 0)
     _ledger_ok()
+
+
+def test_ledger_verification_catches_wallet_records_that_disagree_with_the_ledger(w):
+    w.bet(300, txid="b1", round_id="r1")
+    w.win(500, "b1", txid="w1", round_id="r1")
+    w.bet(200, txid="b2", round_id="r2")
+    w.rollback("b2")
+    _ledger_ok()
+    Round.objects.filter(external_id="r1").update(total_win=400)
+    WalletTransaction.objects.filter(transaction_id="w1").update(ledger_transaction=None)
+    WalletTransaction.objects.filter(transaction_id="b1").update(amount=301)
+    report = ledger_check()
+    assert {v["check"] for v in report.violations} == {
+        "round_totals",
+        "wallet_call_posted",
+        "wallet_call_amount",
+    }
