@@ -167,10 +167,37 @@ _GAMES: dict[str, set[str]] = {
     | {"games.add_game", "games.change_game", "games.view_gameprovider", "games.rotate_provider_secret"},
 }
 # Game sessions (launch tokens) show who played what and when: support, compliance, risk
-# and administrators.
+# and administrators. (A new set each time: several roles start from the same _GAMES_READ
+# object, and `|=` would grant to all of them.)
 for _role in (SUPPORT, COMPLIANCE, RISK, ADMINISTRATOR):
-    _GAMES[_role] |= {"games.view_gamesession"}
+    _GAMES[_role] = _GAMES[_role] | {"games.view_gamesession"}
+# Rounds and their wallet calls (each bet, win and rollback with the provider's request and
+# our answer, and the ledger postings): support (a player's "my win was not paid"),
+# compliance and risk (play patterns, disputes), finance (settling with providers) and
+# administrators. Marketing works on campaigns, not on a player's spins. The per-game
+# figures (bets, wins, RTP) follow games.view_round until a permission of their own exists.
+for _role in (SUPPORT, COMPLIANCE, FINANCE, RISK, ADMINISTRATOR):
+    _GAMES[_role] = _GAMES[_role] | {"games.view_round", "games.view_wallettransaction"}
 for _role, _perms in _GAMES.items():
+    ROLE_PERMISSIONS[_role] |= _perms
+
+# Payments. Finance works them (deposits, reconciliation with the providers) and replays a
+# notification whose processing failed; compliance reads everything (source of funds,
+# shared instruments); support sees the payments list, a payment's timeline and the
+# player's Payments tab ("where is my deposit?"), not the providers' raw notifications;
+# risk sees payments and the instruments shared between players (duplicate accounts);
+# administrators read the notification log to troubleshoot an integration.
+_PAYMENTS_SEE = {"payments.view_payment", "payments.view_paymentevent"}
+_PAYMENTS_ALL = _PAYMENTS_SEE | {"payments.view_notification", "payments.view_paymentmethod"}
+_PAYMENTS: dict[str, set[str]] = {
+    SUPPORT: _PAYMENTS_SEE,
+    COMPLIANCE: _PAYMENTS_ALL,
+    FINANCE: _PAYMENTS_ALL | {"payments.replay_notification"},
+    MARKETING: set(),
+    RISK: _PAYMENTS_SEE | {"payments.view_paymentmethod"},
+    ADMINISTRATOR: _PAYMENTS_ALL,
+}
+for _role, _perms in _PAYMENTS.items():
     ROLE_PERMISSIONS[_role] |= _perms
 
 

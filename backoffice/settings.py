@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "compliance",
     "disputes",
     "games",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -252,6 +253,44 @@ KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 GAME_PROVIDER_SECRET_KEY = env("GAME_PROVIDER_SECRET_KEY", default="")
 # How long a game launch token lets the aggregator authenticate and bet (wins come later too).
 GAME_SESSION_TTL_MINUTES = env.int("GAME_SESSION_TTL_MINUTES", default=240)
+
+# --- Payment providers ----------------------------------------------------------------
+# Every default below (also when the variable is set but empty) is a PUBLISHED TEST KEY
+# (payments/tests/vectors, the providers' own test suites) or a sandbox URL: fine for tests
+# and the demo, refused by `check --deploy` (payments/checks.py). Production sets each one.
+_PAYMENTS_KEYS = BASE_DIR / "payments" / "sandbox" / "keys"
+PAYMENTS_TEST_KEYS = {
+    "ADYEN_HMAC_KEY": "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056",
+    "NUVEI_SECRET_KEY": "THE_SECRET_KEY",
+    "PAYZ_MERCHANT_PASSWORD": "Y23X05ZS4TDA",
+    "ZIMPLER_API_KEY": "test-zimpler-api-key",
+    "ADYEN_API_KEY": "test-adyen-api-key",
+}
+ADYEN_HMAC_KEY = env("ADYEN_HMAC_KEY", default="") or PAYMENTS_TEST_KEYS["ADYEN_HMAC_KEY"]  # hex
+ADYEN_API_KEY = env("ADYEN_API_KEY", default="") or PAYMENTS_TEST_KEYS["ADYEN_API_KEY"]
+ADYEN_MERCHANT_ACCOUNT = env("ADYEN_MERCHANT_ACCOUNT", default="") or "PitbossTest"
+ADYEN_API_BASE_URL = env("ADYEN_API_BASE_URL", default="") or "https://checkout-test.adyen.com/v71"
+NUVEI_SECRET_KEY = env("NUVEI_SECRET_KEY", default="") or PAYMENTS_TEST_KEYS["NUVEI_SECRET_KEY"]
+NUVEI_API_BASE_URL = env("NUVEI_API_BASE_URL", default="") or "https://ppp-test.nuvei.com/ppp/api/v1"
+PAYZ_MERCHANT_PASSWORD = (
+    env("PAYZ_MERCHANT_PASSWORD", default="") or PAYMENTS_TEST_KEYS["PAYZ_MERCHANT_PASSWORD"]
+)
+PAYZ_API_BASE_URL = env("PAYZ_API_BASE_URL", default="") or "https://secure.test.payz.com"
+# Trustly's public key (verifies its notifications) and ours (signs our answers), PEM files.
+TRUSTLY_PUBLIC_KEY_FILE = env("TRUSTLY_PUBLIC_KEY_FILE", default="") or str(
+    _PAYMENTS_KEYS / "trustly-test-public.pem"
+)
+TRUSTLY_PRIVATE_KEY_FILE = env("TRUSTLY_PRIVATE_KEY_FILE", default="") or str(
+    _PAYMENTS_KEYS / "merchant-test-private.pem"
+)
+TRUSTLY_API_BASE_URL = env("TRUSTLY_API_BASE_URL", default="") or "https://test.trustly.com/api/1"
+ZIMPLER_API_KEY = env("ZIMPLER_API_KEY", default="") or PAYMENTS_TEST_KEYS["ZIMPLER_API_KEY"]
+ZIMPLER_API_BASE_URL = env("ZIMPLER_API_BASE_URL", default="") or "https://api.sandbox.zimpler.net/v4"
+# Where the provider sends the player back after paying (the casino front end).
+PAYMENTS_RETURN_URL = env("PAYMENTS_RETURN_URL", default="") or "http://localhost:3000/cashier/return"
+# Outbound provider calls only to loopback (the sandbox doubles): on everywhere but production.
+PAYMENTS_LOOPBACK_ONLY = env.bool("PAYMENTS_LOOPBACK_ONLY", default=PITBOSS_ENVIRONMENT != "production")
+PAYMENTS_HTTP_TIMEOUT_SECONDS = env.int("PAYMENTS_HTTP_TIMEOUT_SECONDS", default=10)
 
 # --- The console ------------------------------------------------------------------------
 HEARTBEAT_STALE_AFTER = timedelta(minutes=5)

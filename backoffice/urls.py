@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/platform/v1/", platform_api.urls),
     path("api/wallet/v1/", wallet_api.urls),
+    path("webhooks/", include("payments.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
 ]

@@ -77,6 +77,36 @@ def _game_provider():
     return provider
 
 
+def _round(player, provider):
+    """A round, so the walk covers the round's page too (the admin walk opens the first
+    object of every registered model)."""
+    from games.models import Round
+
+    return Round.objects.create(
+        provider=provider,
+        external_id="sample-round",
+        player=player,
+        game=provider.games.first(),
+        currency="EUR",
+        total_bet=100,
+        total_win=50,
+    )
+
+
+def _payment(player):
+    """A deposit with a notification, so the walk opens the payment's page, the
+    notification's page and the replay confirmation."""
+    from payments.models import Notification, Payment, PaymentMethod
+
+    payment = Payment.objects.create(
+        kind="deposit", player=player, provider="adyen", amount=2500, currency="EUR", state="initiated"
+    )
+    PaymentMethod.objects.create(
+        player=player, provider="adyen", type="card", last_four="1111", fingerprint="f"
+    )
+    return Notification.objects.create(provider="adyen", body="{}", state="failed", payment=payment)
+
+
 def _samples(operators) -> dict:
     """One real object for each kind of id a console view takes. A console view whose
     sample is missing here fails the test: add it."""
@@ -101,7 +131,9 @@ def _samples(operators) -> dict:
         "exclusion": _exclusion(player).pk,
         "rg_alert": _rg_alert(player).pk,
         "api_client": _api_client().pk,
-        "game_provider": _game_provider().pk,
+        "game_provider": (provider := _game_provider()).pk,
+        "round": _round(player, provider).pk,
+        "notification": _payment(player).pk,
     }
 
 
