@@ -175,9 +175,12 @@ for _role in (SUPPORT, COMPLIANCE, RISK, ADMINISTRATOR):
 # our answer, and the ledger postings): support (a player's "my win was not paid"),
 # compliance and risk (play patterns, disputes), finance (settling with providers) and
 # administrators. Marketing works on campaigns, not on a player's spins. The per-game
-# figures (bets, wins, RTP) follow games.view_round until a permission of their own exists.
+# figures (bets, wins, RTP for a period) are the casino's game performance: finance, risk
+# and administrators.
 for _role in (SUPPORT, COMPLIANCE, FINANCE, RISK, ADMINISTRATOR):
     _GAMES[_role] = _GAMES[_role] | {"games.view_round", "games.view_wallettransaction"}
+for _role in (FINANCE, RISK, ADMINISTRATOR):
+    _GAMES[_role] = _GAMES[_role] | {"games.view_game_figures"}
 for _role, _perms in _GAMES.items():
     ROLE_PERMISSIONS[_role] |= _perms
 

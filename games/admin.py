@@ -191,3 +191,6 @@ console.register_nav(
         30,
     )
 )
+
+
+from . import admin_calls, admin_rounds  # noqa: E402,F401  (rounds, wallet calls, figures, player tab)

@@ -140,9 +140,10 @@ class Round(models.Model):
             models.Index(fields=["opened_at"], name="games_round_opened_idx"),
             models.Index(fields=["external_id"], name="games_round_external_idx"),
         ]
+        permissions = [("view_game_figures", "See per-game figures (bets, wins, RTP) for a period")]
 
     def __str__(self) -> str:
-        return f"Round {self.external_id} ({self.provider_id})"
+        return f"Round {self.external_id}"
 
     @property
     def net(self) -> int:
@@ -205,6 +206,10 @@ class WalletTransaction(models.Model):
         indexes = [
             models.Index(fields=["provider", "reference_transaction_id"], name="games_wallettxn_ref_idx"),
             models.Index(fields=["player", "-created_at"], name="games_wallettxn_player_idx"),
+            # The console's calls list: newest first, and a transaction id searched without
+            # knowing the provider.
+            models.Index(fields=["created_at"], name="games_wallettxn_created_idx"),
+            models.Index(fields=["transaction_id"], name="games_wallettxn_txid_idx"),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from backoffice.money import format_minor
 from players.models import Player
 from wallet.models import Posting
 
@@ -49,7 +50,7 @@ def round_search_q(term: str) -> Q:
     elif _EMAIL.match(term):
         lookup = Q(email=term.lower()) & ~Q(email="")  # the partial unique index's condition
     if lookup is not None:
-        ids = list(Player.objects.filter(lookup).values_list("pk", flat=True)[:2])
+        ids = list(Player.objects.filter(lookup).order_by().values_list("pk", flat=True)[:2])
         if ids:
             q |= Q(player_id__in=ids)
     return q
@@ -70,6 +71,13 @@ def _pretty(data: dict) -> str:
     return json.dumps(shown, indent=2, sort_keys=True, ensure_ascii=False)
 
 
+def _amount(amount: int, currency: str) -> str:
+    try:
+        return format_minor(amount, currency)
+    except ValueError:  # a currency we do not know: the raw minor units, never a crash
+        return f"{amount} (minor units{', ' + currency if currency else ''})"
+
+
 def round_calls(round_id: int) -> list[WalletTransaction]:
     """The wallet calls (bets, wins, rollbacks) recorded on a round, oldest first, each
     with `request_pretty` and `response_pretty` (indented JSON, the session token hidden).
@@ -82,6 +90,9 @@ def round_calls(round_id: int) -> list[WalletTransaction]:
     for c in calls:
         c.request_pretty = _pretty(c.request)
         c.response_pretty = _pretty(c.response)
+        # A rollback may come without a currency: the answer names the player's.
+        c.amount_display = _amount(c.amount, c.currency or (c.response or {}).get("currency") or "")
+        c.bonus_display = _amount(c.bonus_amount, c.currency) if c.bonus_amount else ""
     return calls
 
 
@@ -142,7 +153,9 @@ def game_figures(*, date_from: date, date_to: date, provider_id: int | None = No
     from `date_from` to `date_to` (both days included, in the console's time zone), in one
     grouped query. Totals are net of rollbacks (as the rounds hold them); rounds with no
     money staked or won (every bet rolled back) are not counted."""
-    qs = Round.objects.filter(opened_at__gte=day_start(date_from), opened_at__lt=day_start(date_to + timedelta(1)))
+    qs = Round.objects.filter(
+        opened_at__gte=day_start(date_from), opened_at__lt=day_start(date_to + timedelta(1))
+    )
     if provider_id:
         qs = qs.filter(provider_id=provider_id)
     rows = (
@@ -201,4 +214,3 @@ def figures_totals(rows: list[GameFigures]) -> list[CurrencyTotal]:
         t[1] += r.wins
         t[2] += r.rounds
     return [CurrencyTotal(cur, *acc[cur]) for cur in sorted(acc)]
-

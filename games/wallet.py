@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -232,18 +231,23 @@ def _refusal_answer(r: Refusal, *, balance=None, currency=None, transaction_id=N
 # --- helpers ------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=512)
-def _house_account_id(provider_code: str, currency: str) -> int:
-    return ledger.house_account(Account.Kind.HOUSE_GAME_PROVIDER, provider_code, currency).pk
+# House account ids by (provider code, currency). An id enters the cache only once the
+# transaction that read or created it has committed: an account created by a call that
+# then rolled back must not be remembered.
+_house_ids: dict[tuple[str, str], int] = {}
 
 
 def clear_caches() -> None:
     """Forget cached house account ids (tests that flush the database call this)."""
-    _house_account_id.cache_clear()
+    _house_ids.clear()
 
 
 def _house(provider: GameProvider, currency: str) -> Account:
-    pk = _house_account_id(provider.code, currency)
+    key = (provider.code, currency)
+    pk = _house_ids.get(key)
+    if pk is None:
+        pk = ledger.house_account(Account.Kind.HOUSE_GAME_PROVIDER, provider.code, currency).pk
+        transaction.on_commit(lambda: _house_ids.__setitem__(key, pk))
     return Account(pk=pk, kind=Account.Kind.HOUSE_GAME_PROVIDER, code=provider.code, currency=currency)
 
 
@@ -355,7 +359,8 @@ def _record(provider, kind, data, h, answer: dict, started, **fields) -> WalletT
         reference_transaction_id=data.get("reference_transaction_id", ""),
         round_closed=data.get("round_closed", False),
         request_hash=h,
-        request=data,
+        # The session token is a credential: not kept (it is not part of the content either).
+        request={k: v for k, v in data.items() if k != "token"},
         response=answer,
         created_at=started,
         duration_ms=int((timezone.now() - started).total_seconds() * 1000),

@@ -395,3 +395,21 @@ def test_ledger_verification_catches_wallet_records_that_disagree_with_the_ledge
         "wallet_call_posted",
         "wallet_call_amount",
     }
+
+
+def test_a_house_account_created_in_a_rolled_back_call_is_not_remembered(w):
+    from django.db import transaction
+
+    from games import wallet
+    from wallet.models import Account
+
+    wallet.clear_caches()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        wallet._house(w.provider, "SEK")
+        raise RuntimeError("the call failed after creating the account")
+    assert not Account.objects.filter(code=w.provider.code, currency="SEK").exists()
+    assert ("northlight", "SEK") not in wallet._house_ids
+    # The next call creates it afresh (a stale id would fail here on its foreign key).
+    with transaction.atomic():
+        account = wallet._house(w.provider, "SEK")
+    assert Account.objects.filter(pk=account.pk).exists()

@@ -39,13 +39,24 @@ def test_the_openapi_document_is_served_and_documents_every_call(client):
 def test_generated_signed_calls_never_fail_the_server_or_the_ledger(client):
     w = make_world(client, cash=20_000)
     seen: Counter = Counter()
+    accepted: list[tuple[str, str]] = []  # (bet transaction id, its round): for wins and rollbacks
 
-    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    # Derandomised: the same calls on every run, so the suite cannot flake on what it reached.
+    @settings(
+        max_examples=250,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(data=st.data())
     def call(data):
         endpoint, case = data.draw(CASES)
         body = case.body if isinstance(case.body, dict) else {}
-        ids = st.sampled_from(["t1", "t2", "t3", "t4", "t5"])
+        # Each call kind has its own ids (a few shared, to provoke conflicts); references
+        # point at bet ids.
+        ids = st.sampled_from([f"{endpoint[0]}{i}" for i in range(10)] + ["shared1", "shared2"])
+        bet_ids = st.sampled_from([f"b{i}" for i in range(10)] + ["shared1"])
         real = {
             "token": w.session.token,
             "player_id": w.player.public_id,
@@ -53,9 +64,11 @@ def test_generated_signed_calls_never_fail_the_server_or_the_ledger(client):
             "currency": "EUR",
             "round_id": data.draw(st.sampled_from(["r1", "r2", "r3"])),
             "transaction_id": data.draw(ids),
-            "reference_transaction_id": data.draw(ids),
+            "reference_transaction_id": data.draw(bet_ids),
             "amount": data.draw(st.integers(0, 3_000)),
         }
+        if endpoint in ("win", "rollback") and accepted and data.draw(st.booleans()):
+            real["reference_transaction_id"], real["round_id"] = data.draw(st.sampled_from(accepted))
         for name, value in real.items():
             if data.draw(st.integers(0, 9)) < 8:  # mostly real, sometimes the generated value
                 body[name] = value
@@ -67,6 +80,8 @@ def test_generated_signed_calls_never_fail_the_server_or_the_ledger(client):
             assert answer["field"]
         assert not Account.objects.filter(balance__lt=0).exists()
         seen[(endpoint, answer["status"])] += 1
+        if endpoint == "bet" and answer["status"] == "OK" and not answer.get("replayed"):
+            accepted.append((body["transaction_id"], body["round_id"]))
 
     call()
     # The generator reached the money, not only the validation.

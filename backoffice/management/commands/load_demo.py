@@ -19,8 +19,18 @@ class Command(BaseCommand):
                 self.stdout.write(f"Demo players loaded: {created} (MT, SE, FI, GB, DE).")
             from compliance.demo import ensure_demo_compliance
 
+            money_loaded = False
             if ensure_demo_compliance():
                 self.stdout.write("Demo compliance data loaded: KYC queue, limits, exclusions, RG alerts.")
+                money_loaded = True
+            from games.demo import ensure_demo_games, ensure_demo_rounds
+
+            if games := ensure_demo_games():
+                self.stdout.write(f"Demo games catalogue loaded: {games} games from 5 fictional providers.")
+            if rounds := ensure_demo_rounds():
+                self.stdout.write(f"Demo game rounds played through the seamless wallet: {rounds}.")
+                money_loaded = True
+            if money_loaded:
                 # Prove the demo ledger once, so the dashboard's ledger tile has a result.
                 from wallet.tasks import ledger_verify_task
 
@@ -28,10 +38,6 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Ledger verified: {'every invariant holds' if result['ok'] else 'VIOLATIONS'}."
                 )
-            from games.demo import ensure_demo_games
-
-            if games := ensure_demo_games():
-                self.stdout.write(f"Demo games catalogue loaded: {games} games from 5 fictional providers.")
         self.stdout.write(f"Demo operators (password for all: {DEMO_PASSWORD}):")
         for email, _name, role_names in DEMO_OPERATORS:
             self.stdout.write(f"  {email:28} {', '.join(role_names)}")
