@@ -2,6 +2,7 @@
 and its own HTTP client, released together. Balances, limits and the ledger invariants
 must come out exactly right."""
 
+import json
 from collections import Counter
 
 import pytest
@@ -95,4 +96,53 @@ def test_wins_and_bets_interleaved_from_many_threads_keep_the_ledger_right():
 
     assert set(_in_threads(16, work)) == {"OK"}
     assert w.balances() == (2_000 - 800 + 1_200 - 400, 0)
+    _ledger_ok()
+
+
+def test_a_database_fault_answers_503_moves_nothing_and_the_retry_succeeds():
+    import threading
+
+    from django.db import connection as main_connection
+    from django.db import connections, transaction
+
+    from wallet.models import Account
+
+    w = make_world(Client(), cash=1_000)
+    cash_id = Account.objects.get(player=w.player, kind="player_cash").pk
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_player_lock():
+        try:
+            with transaction.atomic():
+                list(Account.objects.select_for_update().filter(pk=cash_id))
+                locked.set()
+                release.wait()
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_player_lock)
+    holder.start()
+    try:
+        assert locked.wait(timeout=30)
+        with main_connection.cursor() as cur:
+            cur.execute("SET lock_timeout = '100ms'")
+        body = {
+            "token": w.session.token,
+            "player_id": w.player.public_id,
+            "transaction_id": "blocked",
+            "round_id": "r1",
+            "game_code": w.game.code,
+            "amount": 100,
+            "currency": "EUR",
+        }
+        r = w.agg.raw("bet", json.dumps(body).encode())
+        assert r.status_code == 503 and r.json()["status"] == "RETRY"
+        assert not WalletTransaction.objects.filter(transaction_id="blocked").exists()
+    finally:
+        release.set()
+        holder.join()
+    with main_connection.cursor() as cur:
+        cur.execute("SET lock_timeout = 0")
+    assert w.bet(100, txid="blocked")["status"] == "OK"
+    assert w.balances() == (900, 0)
     _ledger_ok()
