@@ -33,10 +33,12 @@ def _fresh_cache():
     # in the cache: each test starts from an empty one.
     from django.core.cache import cache
 
+    from compliance.selectors import clear_rule_cache
     from games.wallet import clear_caches
 
     cache.clear()
-    clear_caches()  # house account ids: each test's database starts empty
+    clear_caches()  # house account ids and providers: each test's database starts empty
+    clear_rule_cache()
     yield
 
 

@@ -91,6 +91,15 @@ class _PreparedCursor:
             self._cur.execute(query, params, prepare=True)
             return self._cur.fetchone() if self._cur.description else None
 
+    def all(self, query: str, params: list) -> list:
+        with connection.wrap_database_errors:
+            self._cur.execute(query, params, prepare=True)
+            return self._cur.fetchall()
+
+
+# For other hot paths on PostgreSQL (the wallet API): the same prepared, in-transaction cursor.
+PreparedCursor = _PreparedCursor
+
 
 def write(*, fields: dict, legs: list, player_legs: list) -> Outcome:
     """Write inside the caller's atomic block; the caller rolls back on a short leg."""

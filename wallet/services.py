@@ -131,6 +131,7 @@ def transaction_post(
     reference: str = "",
     metadata: dict | None = None,
     reverses: Transaction | None = None,
+    savepoint: bool = True,
 ) -> Transaction:
     """Post one balanced transaction atomically and return it (`.replayed` is True when
     the key had already posted the same content). Raises DomainError: legs_too_few,
@@ -157,7 +158,9 @@ def transaction_post(
     # Player accounts in id order: two transfers between the same players lock in the
     # same order and cannot deadlock.
     player_legs = sorted((g for g in legs if g.account.kind in PLAYER_KINDS), key=lambda g: g.account.pk)
-    with transaction.atomic():
+    # savepoint=False: a caller whose own transaction is the unit (the wallet API) saves two
+    # round trips; an error here then dooms the caller's whole transaction.
+    with transaction.atomic(savepoint=savepoint):
         out = posting.write(fields=fields, legs=legs, player_legs=player_legs)
         if out.txn_id is None:
             return _replay(key=idempotency_key, request_hash=request_hash)
