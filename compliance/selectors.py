@@ -8,7 +8,7 @@ from .models import Jurisdiction, JurisdictionRule
 
 # Every version of a rule, newest first, by (jurisdiction, key): the gates read rules on
 # every bet and deposit, and rules change a few times a year. Rule versions are only ever
-# inserted (services.rule_set); an insert in this process clears the cache at once, other
+# inserted (services.rule_change); an insert in this process clears the cache at once, other
 # processes see it within RULE_CACHE_SECONDS. A version that becomes effective later is
 # already cached with its effective_from, so its moment is exact.
 RULE_CACHE_SECONDS = 30.0
