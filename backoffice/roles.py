@@ -190,15 +190,40 @@ for _role, _perms in _GAMES.items():
 # player's Payments tab ("where is my deposit?"), not the providers' raw notifications;
 # risk sees payments and the instruments shared between players (duplicate accounts);
 # administrators read the notification log to troubleshoot an integration.
+# Withdrawals: finance works the queue (approve, reject, four-eyes above the threshold),
+# compliance opens it read-only (a held payout is often theirs to unblock). Provider
+# settings (enabled per market, limits, fees): administrators and finance change them,
+# compliance reads them. Reconciliation: finance imports settlement reports, compliance
+# reads the runs. Chargebacks to review: finance marks them reviewed, compliance reads.
 _PAYMENTS_SEE = {"payments.view_payment", "payments.view_paymentevent"}
 _PAYMENTS_ALL = _PAYMENTS_SEE | {"payments.view_notification", "payments.view_paymentmethod"}
+_PAYMENTS_READ_MONEY = {
+    "payments.review_withdrawal",
+    "payments.view_providersetting",
+    "payments.view_reconciliationrun",
+    "payments.view_reconciliationline",
+    "payments.view_chargebackalert",
+}
+_PAYMENTS_SETTINGS = {
+    "payments.view_providersetting",
+    "payments.add_providersetting",
+    "payments.change_providersetting",
+}
 _PAYMENTS: dict[str, set[str]] = {
     SUPPORT: _PAYMENTS_SEE,
-    COMPLIANCE: _PAYMENTS_ALL,
-    FINANCE: _PAYMENTS_ALL | {"payments.replay_notification"},
+    COMPLIANCE: _PAYMENTS_ALL | _PAYMENTS_READ_MONEY,
+    FINANCE: _PAYMENTS_ALL
+    | _PAYMENTS_READ_MONEY
+    | _PAYMENTS_SETTINGS
+    | {
+        "payments.replay_notification",
+        "payments.approve_withdrawal",
+        "payments.reconcile",
+        "payments.review_chargeback",
+    },
     MARKETING: set(),
     RISK: _PAYMENTS_SEE | {"payments.view_paymentmethod"},
-    ADMINISTRATOR: _PAYMENTS_ALL,
+    ADMINISTRATOR: _PAYMENTS_ALL | _PAYMENTS_SETTINGS,
 }
 for _role, _perms in _PAYMENTS.items():
     ROLE_PERMISSIONS[_role] |= _perms

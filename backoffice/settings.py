@@ -270,6 +270,10 @@ ADYEN_HMAC_KEY = env("ADYEN_HMAC_KEY", default="") or PAYMENTS_TEST_KEYS["ADYEN_
 ADYEN_API_KEY = env("ADYEN_API_KEY", default="") or PAYMENTS_TEST_KEYS["ADYEN_API_KEY"]
 ADYEN_MERCHANT_ACCOUNT = env("ADYEN_MERCHANT_ACCOUNT", default="") or "PitbossTest"
 ADYEN_API_BASE_URL = env("ADYEN_API_BASE_URL", default="") or "https://checkout-test.adyen.com/v71"
+# Adyen's Payout API (submitThirdParty), a host of its own.
+ADYEN_PAYOUT_API_BASE_URL = (
+    env("ADYEN_PAYOUT_API_BASE_URL", default="") or "https://pal-test.adyen.com/pal/servlet/Payout/v68"
+)
 NUVEI_SECRET_KEY = env("NUVEI_SECRET_KEY", default="") or PAYMENTS_TEST_KEYS["NUVEI_SECRET_KEY"]
 NUVEI_API_BASE_URL = env("NUVEI_API_BASE_URL", default="") or "https://ppp-test.nuvei.com/ppp/api/v1"
 PAYZ_MERCHANT_PASSWORD = (
@@ -286,11 +290,30 @@ TRUSTLY_PRIVATE_KEY_FILE = env("TRUSTLY_PRIVATE_KEY_FILE", default="") or str(
 TRUSTLY_API_BASE_URL = env("TRUSTLY_API_BASE_URL", default="") or "https://test.trustly.com/api/1"
 ZIMPLER_API_KEY = env("ZIMPLER_API_KEY", default="") or PAYMENTS_TEST_KEYS["ZIMPLER_API_KEY"]
 ZIMPLER_API_BASE_URL = env("ZIMPLER_API_BASE_URL", default="") or "https://api.sandbox.zimpler.net/v4"
+# Account identifiers (not secrets) sent with each provider's API calls.
+TRUSTLY_USERNAME = env("TRUSTLY_USERNAME", default="") or "pitboss-test"
+TRUSTLY_PASSWORD = env("TRUSTLY_PASSWORD", default="") or "test-trustly-password"
+NUVEI_MERCHANT_ID = env("NUVEI_MERCHANT_ID", default="") or "pitboss-test"
+NUVEI_MERCHANT_SITE_ID = env("NUVEI_MERCHANT_SITE_ID", default="") or "100000"
+PAYZ_MERCHANT_ACCOUNT_NUMBER = env("PAYZ_MERCHANT_ACCOUNT_NUMBER", default="") or "100000"
+PAYZ_PAYMENT_PAGE_ID = env("PAYZ_PAYMENT_PAGE_ID", default="") or "1000"
+# Our public base URL: providers that take a notification URL per request (Trustly,
+# Zimpler, Nuvei, Payz) get <this>/webhooks/<provider>/.
+PAYMENTS_WEBHOOK_BASE_URL = env("PAYMENTS_WEBHOOK_BASE_URL", default="") or "http://127.0.0.1:8000"
+# How long an anonymous Pay N Play deposit waits for the bank identity (held in the cache).
+PAYNPLAY_SESSION_TTL_SECONDS = env.int("PAYNPLAY_SESSION_TTL_SECONDS", default=2 * 3600)
 # Where the provider sends the player back after paying (the casino front end).
 PAYMENTS_RETURN_URL = env("PAYMENTS_RETURN_URL", default="") or "http://localhost:3000/cashier/return"
 # Outbound provider calls only to loopback (the sandbox doubles): on everywhere but production.
 PAYMENTS_LOOPBACK_ONLY = env.bool("PAYMENTS_LOOPBACK_ONLY", default=PITBOSS_ENVIRONMENT != "production")
 PAYMENTS_HTTP_TIMEOUT_SECONDS = env.int("PAYMENTS_HTTP_TIMEOUT_SECONDS", default=10)
+# Withdrawals at or above this many minor units need a second finance approver (four-eyes).
+PAYMENTS_WITHDRAWAL_APPROVAL_THRESHOLD_MINOR = env.int(
+    "PAYMENTS_WITHDRAWAL_APPROVAL_THRESHOLD_MINOR", default=100000
+)
+# The KYC level every market requires before a payout (a market's kyc_level_before_play
+# rule raises it): 1 = basic identity verified.
+PAYMENTS_WITHDRAWAL_KYC_LEVEL = env.int("PAYMENTS_WITHDRAWAL_KYC_LEVEL", default=1)
 
 # --- The console ------------------------------------------------------------------------
 HEARTBEAT_STALE_AFTER = timedelta(minutes=5)

@@ -317,3 +317,26 @@ def cdd_check_recent(*, hours: int = 24, now: datetime | None = None) -> int:
         prof = cdd_check(player_id=pid, at=now)
         opened += int(prof.required_level != before and prof.requirement_open)
     return opened
+
+
+@transaction.atomic
+def kyc_bank_identity_record(*, player_id: int, source: str) -> KycProfile:
+    """Pay N Play: the player's bank identified them (bank login / BankID), which verifies
+    basic identity. Level at least basic, `verified_by_bank` set, audited with the source;
+    a repeat changes nothing and writes nothing."""
+    prof = KycProfile.objects.select_for_update().get_or_create(player_id=player_id)[0]
+    if prof.verified_by_bank and prof.level >= KycLevel.BASIC:
+        return prof
+    before = {"level": prof.level, "verified_by_bank": prof.verified_by_bank}
+    prof.verified_by_bank, prof.level = True, max(prof.level, KycLevel.BASIC)
+    prof.updated_at = timezone.now()
+    prof.save(update_fields=["verified_by_bank", "level", "updated_at"])
+    audit.record(
+        actor=None,
+        actor_label=source,
+        action="compliance.kyc.bank_verify",
+        target=prof.player,
+        before=before,
+        after={"level": prof.level, "verified_by_bank": True, "source": source},
+    )
+    return prof

@@ -81,6 +81,9 @@ def _reversed_withdrawal_findings(now: datetime) -> list[tuple[int, str, dict]]:
             created_at__gte=now - timedelta(days=REVERSED_WINDOW_DAYS),
             created_at__lt=now,
         )
+        # Money returned by finance (a rejection) or by the provider (a failed payout)
+        # carries `returned_by`: only the player's own reversals are a marker of harm.
+        .exclude(transaction__metadata__has_key="returned_by")
         .values("account__player_id")
         .annotate(n=Count("id"), s=Sum("amount"))
         .filter(n__gte=REVERSED_MIN)

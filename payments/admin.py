@@ -109,6 +109,8 @@ class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         "payment_method",
         "amount_col",
         "fee_col",
+        "status_note",
+        "approval_request",
         "provider_reference",
         "provider_data",
         "redirect_url",
@@ -362,3 +364,6 @@ register_tab(
         order=25,
     )
 )
+
+# The workflow screens live beside this module (imported here: admin autodiscovery loads it).
+from . import admin_finance, admin_withdrawals  # noqa: E402, F401

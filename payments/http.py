@@ -71,3 +71,42 @@ def post_json(
     except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
         logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
         raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc
+
+
+def get_json(url: str, *, headers: dict[str, str] | None = None, timeout: float | None = None) -> Response:
+    """GET a JSON resource (Zimpler: re-fetch the deposit a notification names)."""
+    _check_host(url)
+    req = urllib.request.Request(url, method="GET", headers={"Accept": "application/json", **(headers or {})})
+    timeout = timeout or getattr(settings, "PAYMENTS_HTTP_TIMEOUT_SECONDS", 10)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - host checked above
+            return Response(r.status, r.read())
+    except urllib.error.HTTPError as exc:
+        return Response(exc.code, exc.read())
+    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
+        logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
+        raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc
+
+
+def post_form(
+    url: str, fields: dict[str, str], *, headers: dict[str, str] | None = None, timeout: float | None = None
+) -> Response:
+    """POST a form-encoded body (Nuvei's and Payz's APIs)."""
+    from urllib.parse import urlencode
+
+    _check_host(url)
+    req = urllib.request.Request(
+        url,
+        data=urlencode(fields).encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+    )
+    timeout = timeout or getattr(settings, "PAYMENTS_HTTP_TIMEOUT_SECONDS", 10)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - host checked above
+            return Response(r.status, r.read())
+    except urllib.error.HTTPError as exc:
+        return Response(exc.code, exc.read())
+    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
+        logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
+        raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc

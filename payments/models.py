@@ -80,6 +80,24 @@ class Payment(models.Model):
     reversal_txn = models.OneToOneField(
         "wallet.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Withdrawals: the move from cash to withdrawal-pending, and the settlement (paid out to
+    # the provider, or the money returned to cash on cancel, rejection or a failed payout).
+    request_txn = models.OneToOneField(
+        "wallet.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    settle_txn = models.OneToOneField(
+        "wallet.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Where the payment stands, in words, when its state alone does not say it: why a
+    # withdrawal is held, that a payout awaits a second approver or an adapter.
+    status_note = models.TextField(blank=True, default="")
+    # Four-eyes above PAYMENTS_WITHDRAWAL_APPROVAL_THRESHOLD_MINOR.
+    approval_request = models.ForeignKey(
+        "backoffice.ApprovalRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Claimed once (a conditional UPDATE) before the payout is sent: a redelivered task or
+    # a second worker never sends the same payout twice.
+    payout_claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -96,6 +114,10 @@ class Payment(models.Model):
                 | Q(kind="withdrawal", state__in=WITHDRAWAL_STATES),
                 name="payments_payment_state_fits_kind",
             ),
+        ]
+        permissions = [
+            ("review_withdrawal", "Open the withdrawal queue"),
+            ("approve_withdrawal", "Approve or reject a withdrawal (four-eyes above the threshold)"),
         ]
 
     def __str__(self) -> str:
@@ -216,3 +238,149 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} notification #{self.pk}"
+
+
+class WithdrawalCheck(models.Model):
+    """One automatic check of a withdrawal with its verdict and reason. Every run of the
+    checks inserts a new set (`run`), so a re-check after KYC keeps the earlier verdicts."""
+
+    class Result(models.TextChoices):
+        PASS = "pass", "Pass"
+        HOLD = "hold", "Hold"
+        NOTE = "note", "Note for finance"  # shown in the queue, holds nothing
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="checks")
+    run = models.PositiveSmallIntegerField(default=1)
+    code = models.CharField(max_length=32)
+    result = models.CharField(max_length=8, choices=Result.choices)
+    reason = models.TextField()
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["payment", "run", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "run", "code"], name="payments_check_run_code_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.result}"
+
+
+class ProviderSetting(models.Model):
+    """A provider in a market: on or off, amount limits, and the fee the provider charges
+    us. `market` "" is the default for every market without its own row; no row at all
+    means enabled, no limits, no fee. Amounts in minor units of `currency`."""
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    market = models.CharField(max_length=2, blank=True, default="", help_text="Jurisdiction code; empty: all")
+    currency = models.CharField(max_length=3)
+    enabled = models.BooleanField(default=True)
+    min_deposit = models.BigIntegerField(null=True, blank=True)
+    max_deposit = models.BigIntegerField(null=True, blank=True)
+    min_withdrawal = models.BigIntegerField(null=True, blank=True)
+    max_withdrawal = models.BigIntegerField(null=True, blank=True)
+    deposit_fee_fixed = models.BigIntegerField(default=0)
+    deposit_fee_bp = models.PositiveIntegerField(default=0, help_text="Basis points: 150 = 1.5%")
+    withdrawal_fee_fixed = models.BigIntegerField(default=0)
+    withdrawal_fee_bp = models.PositiveIntegerField(default=0, help_text="Basis points: 150 = 1.5%")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["provider", "market", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "market", "currency"], name="payments_provider_setting_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit_fee_fixed__gte=0) & Q(withdrawal_fee_fixed__gte=0),
+                name="payments_provider_setting_fee_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit_fee_bp__lte=10000) & Q(withdrawal_fee_bp__lte=10000),
+                name="payments_provider_setting_fee_bp_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.market or 'all markets'} {self.currency}"
+
+
+class ReconciliationRun(models.Model):
+    """One imported settlement report, matched against our payments; its lines are kept."""
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    file_name = models.CharField(max_length=255)
+    period_from = models.DateField()
+    period_to = models.DateField()
+    rows = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("reconcile", "Import a provider's settlement report and reconcile it")]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.period_from}..{self.period_to} (#{self.pk})"
+
+
+class ReconciliationLine(models.Model):
+    class Result(models.TextChoices):
+        MATCHED = "matched", "Matched"
+        MISSING_OURS = "missing_ours", "Missing on our side"
+        MISSING_THEIRS = "missing_theirs", "Missing on theirs"
+        AMOUNT_MISMATCH = "amount_mismatch", "Amount mismatch"
+        CURRENCY_MISMATCH = "currency_mismatch", "Currency mismatch"
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="lines")
+    result = models.CharField(max_length=20, choices=Result.choices, db_index=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    provider_reference = models.CharField(max_length=128, blank=True, default="")
+    merchant_reference = models.CharField(max_length=128, blank=True, default="")
+    report_type = models.CharField(max_length=64, blank=True, default="")
+    report_amount = models.BigIntegerField(null=True, blank=True)
+    report_currency = models.CharField(max_length=3, blank=True, default="")
+    our_amount = models.BigIntegerField(null=True, blank=True)
+    our_currency = models.CharField(max_length=3, blank=True, default="")
+    row = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        indexes = [models.Index(fields=["run", "result"], name="payments_recon_line_result_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_result_display()} {self.provider_reference or self.merchant_reference}"
+
+
+class ChargebackAlert(models.Model):
+    """Finance reviews every chargeback: what came from the player, what was lost, and
+    whether the player (suspended pending review) may be reactivated."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="chargeback_alert")
+    amount = models.BigIntegerField()
+    from_player = models.BigIntegerField()
+    lost = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["-created_at"], condition=Q(reviewed_at__isnull=True), name="payments_cb_open_idx"
+            )
+        ]
+        permissions = [("review_chargeback", "Mark a chargeback as reviewed")]
+
+    def __str__(self) -> str:
+        return f"Chargeback on {self.payment_id}"

@@ -9,6 +9,7 @@ processing again for a stored delivery (an operator's button)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from django.db import transaction
 from django.db.models import F
@@ -19,7 +20,7 @@ from backoffice.errors import DomainError
 
 from .models import Notification
 from .providers import get_adapter
-from .providers.base import Ack, MalformedNotification, Verdict
+from .providers.base import Ack, MalformedNotification, Parsed, ProviderError, Verdict
 from .services import deposit_apply_event
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,13 @@ def notification_process(*, notification_id: int) -> Ack:
     an unknown reference or a mismatch -> ignored and flagged, acknowledged so the
     provider stops retrying (the row keeps it); an error of ours -> failed (500, the
     provider retries and the row can be replayed)."""
+    return notification_handle(notification_id=notification_id)[0]
+
+
+def notification_handle(*, notification_id: int) -> tuple[Ack, Parsed | None]:
+    """notification_process, also returning what was parsed (with `reply` filled in),
+    for the adapter's answer: Trustly signs over the notification's uuid and method, and
+    a Pay N Play identity is answered with the decision (payments.paynplay)."""
     n = Notification.objects.get(pk=notification_id)
     Notification.objects.filter(pk=n.pk).update(attempts=F("attempts") + 1)
     adapter = get_adapter(n.provider)
@@ -71,7 +79,10 @@ def notification_process(*, notification_id: int) -> Ack:
         parsed = adapter.parse_and_verify(n.headers, n.body.encode("utf-8"))
     except MalformedNotification as exc:
         _finish(n, state=Notification.State.REJECTED, outcome=f"malformed: {exc}")
-        return Ack.MALFORMED
+        return Ack.MALFORMED, None
+    except ProviderError as exc:  # Zimpler: the re-fetch failed; the provider retries
+        _finish(n, state=Notification.State.FAILED, outcome=f"provider unreachable: {exc}")
+        return Ack.ERROR, None
     if parsed.verdict == Verdict.INVALID:
         _finish(
             n,
@@ -79,10 +90,19 @@ def notification_process(*, notification_id: int) -> Ack:
             outcome=f"signature refused: {parsed.detail}",
             verdict=Verdict.INVALID,
         )
-        return Ack.REJECTED
+        return Ack.REJECTED, parsed
     key = ",".join(e.notification_id for e in parsed.events)[:255]
     lines, changed, flagged, payment = [], False, False, None
     try:
+        if parsed.kyc is not None:
+            from .paynplay import paynplay_identify
+
+            decided = paynplay_identify(identity=parsed.kyc, notification=n)
+            parsed = replace(parsed, reply={**parsed.reply, **decided.reply})
+            key = key or parsed.kyc.notification_id
+            lines.append(decided.text)
+            changed |= decided.changed
+            payment = decided.payment
         for event in parsed.events:
             applied = deposit_apply_event(event=event, notification=n)
             lines.append(applied.text)
@@ -99,7 +119,7 @@ def notification_process(*, notification_id: int) -> Ack:
             idempotency_key=key,
             payment=payment,
         )
-        return Ack.ERROR
+        return Ack.ERROR, parsed
     for text, attention in parsed.ignored:
         lines.append(f"ignored: {text}")
         flagged |= attention
@@ -112,7 +132,7 @@ def notification_process(*, notification_id: int) -> Ack:
         idempotency_key=key,
         payment=payment,
     )
-    return Ack.ACCEPTED
+    return Ack.ACCEPTED, parsed
 
 
 def notification_replay(*, notification_id: int, actor) -> Notification:

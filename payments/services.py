@@ -14,7 +14,8 @@ Invariants:
    credit) debits the player's cash up to its balance and books the rest to
    house_chargeback_losses: a player balance never goes negative and the PSP's claim is
    still booked in full. A chargeback also suspends the player pending review (audited).
-Withdrawal states are defined here; their money movements are part 2."""
+Withdrawals (request, checks, approval, payout, confirmation) are payments.withdrawals;
+deposit_apply_event hands it the events that name a withdrawal."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from wallet.models import Transaction
 
 from .ledger import credit, debit_back, record_method
 from .models import Notification, Payment, PaymentEvent, Provider
+from .provider_settings import provider_terms
 from .providers import get_adapter
 from .providers.base import EventType, ProviderError, ProviderEvent
 
@@ -151,6 +153,8 @@ def deposit_start(*, player: Player, provider: str, amount: str, currency: str) 
     decision = can_deposit(player, money.amount)
     if not decision:
         raise DomainError(decision.code, decision.message, status=403)
+    # The provider in the player's market: enabled, within its limits, and its fee.
+    terms = provider_terms(provider=provider, player=player, kind="deposit", amount=money.amount)
     with transaction.atomic():
         payment = Payment.objects.create(
             kind=Payment.Kind.DEPOSIT,
@@ -158,6 +162,7 @@ def deposit_start(*, player: Player, provider: str, amount: str, currency: str) 
             provider=provider,
             amount=money.amount,
             currency=currency,
+            fee=terms.fee,
             state=S.INITIATED,
         )
         PaymentEvent.objects.create(payment=payment, to_state=S.INITIATED, source=PaymentEvent.Source.API)
@@ -270,6 +275,9 @@ def _chargeback_consequences(payment: Payment, amount: int, taken: int, txn: Tra
             "player_suspended": was_active,
         },
     )
+    from .alerts import chargeback_alert_open
+
+    chargeback_alert_open(payment=payment, amount=amount, from_player=taken)
 
 
 def deposit_apply_event(*, event: ProviderEvent, notification: Notification) -> Applied:
@@ -287,18 +295,31 @@ def deposit_apply_event(*, event: ProviderEvent, notification: Notification) -> 
             return Applied(
                 None, False, True, f"unknown reference {event.payment_reference!r}: nothing applied"
             )
-        if payment.kind != Payment.Kind.DEPOSIT:
-            return _noop(payment, f"{event.type} for a withdrawal: not handled yet", flagged=True)
         if event.currency and event.currency != payment.currency:
             return _noop(
                 payment, f"currency {event.currency} but the payment is in {payment.currency}", flagged=True
             )
+        if payment.kind != Payment.Kind.DEPOSIT:
+            from .withdrawals import withdrawal_apply_event  # payout confirmations
+
+            return withdrawal_apply_event(payment=payment, event=event, notification=notification)
         return _apply(payment, event, notification)
+
+
+def _account(payment: Payment, event: ProviderEvent, notification: Notification) -> Applied:
+    """The instrument a deposit is paid from, named before the money (Trustly `account`)."""
+    if event.instrument is None:
+        return _noop(payment, "account notification without an account")
+    payment.payment_method = record_method(payment, notification.provider, event.instrument)
+    payment.save(update_fields=["payment_method", "updated_at"])
+    return Applied(payment, True, False, f"{payment.reference}: paid from {payment.payment_method}")
 
 
 def _apply(payment: Payment, event: ProviderEvent, notification: Notification) -> Applied:
     state, kind = payment.state, event.type
     src = PaymentEvent.Source.NOTIFICATION
+    if kind == EventType.ACCOUNT:
+        return _account(payment, event, notification)
     if kind == EventType.PENDING:
         if state == S.INITIATED:
             _transition(payment, S.PENDING, source=src, notification=notification)

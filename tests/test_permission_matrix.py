@@ -107,6 +107,32 @@ def _payment(player):
     return Notification.objects.create(provider="adyen", body="{}", state="failed", payment=payment)
 
 
+def _payments_part3(player) -> dict:
+    """A withdrawal (the queue's review page), a chargeback alert, a provider setting and a
+    reconciliation run with a line, so the walk opens their pages too."""
+    from payments.models import (
+        ChargebackAlert,
+        Payment,
+        ProviderSetting,
+        ReconciliationLine,
+        ReconciliationRun,
+    )
+
+    withdrawal = Payment.objects.create(
+        kind="withdrawal", player=player, provider="adyen", amount=5000, currency="EUR", state="in_review"
+    )
+    deposit = Payment.objects.create(
+        kind="deposit", player=player, provider="adyen", amount=2500, currency="EUR", state="reversed"
+    )
+    alert = ChargebackAlert.objects.create(payment=deposit, amount=2500, from_player=0, lost=2500)
+    ProviderSetting.objects.create(provider="adyen", market="MT", currency="EUR")
+    run = ReconciliationRun.objects.create(
+        provider="adyen", file_name="r.csv", period_from="2026-01-01", period_to="2026-01-02"
+    )
+    ReconciliationLine.objects.create(run=run, result="missing_ours", provider_reference="X")
+    return {"withdrawal": withdrawal.pk, "chargeback_alert": alert.pk}
+
+
 def _samples(operators) -> dict:
     """One real object for each kind of id a console view takes. A console view whose
     sample is missing here fails the test: add it."""
@@ -134,6 +160,7 @@ def _samples(operators) -> dict:
         "game_provider": (provider := _game_provider()).pk,
         "round": _round(player, provider).pk,
         "notification": _payment(player).pk,
+        **_payments_part3(player),
     }
 
 

@@ -26,6 +26,7 @@ from .base import (
     Instrument,
     MalformedNotification,
     Parsed,
+    PayoutRefused,
     ProviderAdapter,
     ProviderError,
     ProviderEvent,
@@ -93,6 +94,11 @@ _EVENTS: dict[str, tuple[EventType | None, EventType | None]] = {
     "CANCEL_OR_REFUND": (EventType.CANCELLED, None),
     "REFUND": (EventType.REFUND, None),
     "CHARGEBACK": (EventType.CHARGEBACK, EventType.CHARGEBACK),
+    # Payouts (withdrawals): PAYOUT_THIRDPARTY success=true is the money sent, false a
+    # refusal; a declined or expired payout (never confirmed) returns the money.
+    "PAYOUT_THIRDPARTY": (EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED),
+    "PAYOUT_DECLINE": (EventType.PAYOUT_FAILED, None),
+    "PAYOUT_EXPIRE": (EventType.PAYOUT_FAILED, None),
 }
 # Known, not acted on in part 1, but an operator should look (money may be owed either way).
 ATTENTION = {"CHARGEBACK_REVERSED", "REFUND_FAILED", "REFUNDED_REVERSED", "SECOND_CHARGEBACK"}
@@ -197,6 +203,38 @@ class AdyenAdapter(ProviderAdapter):
         return DepositStart(
             redirect_url=data["url"], provider_reference=data["id"], data={"session_id": data["id"]}
         )
+
+    def send_payout(self, payment) -> str:
+        """Payout API `submitThirdParty` to the player's stored payout details (the
+        recurring contract PAYOUT, latest detail of the shopper). Adyen confirms with a
+        PAYOUT_THIRDPARTY webhook. Our reference is the idempotency key, so a retried call
+        never pays twice."""
+        url = settings.ADYEN_PAYOUT_API_BASE_URL.rstrip("/") + "/submitThirdParty"
+        body = {
+            "merchantAccount": settings.ADYEN_MERCHANT_ACCOUNT,
+            "amount": {"value": payment.amount, "currency": payment.currency},
+            "reference": payment.reference,
+            "shopperReference": payment.player.public_id,
+            "recurring": {"contract": "PAYOUT"},
+            "selectedRecurringDetailReference": "LATEST",
+        }
+        headers = {"X-API-Key": settings.ADYEN_API_KEY, "Idempotency-Key": f"payout:{payment.reference}"}
+        r = http.post_json(url, body, headers=headers)
+        try:
+            data = r.json() or {}
+        except ValueError:
+            data = {}
+        message = str(data.get("message", "")) if isinstance(data, dict) else ""
+        if r.status >= 500 or r.status == 429:  # may or may not have been taken: retry, same key
+            raise ProviderError(f"Adyen submitThirdParty answered HTTP {r.status} {message}".strip())
+        if r.status != 200:
+            raise PayoutRefused(f"Adyen refused the payout: HTTP {r.status} {message}".strip())
+        if not isinstance(data, dict) or not data.get("pspReference"):
+            raise ProviderError("Adyen submitThirdParty answered without a pspReference")
+        if data.get("resultCode") not in ("[payout-submit-received]", "Received"):
+            why = data.get("refusalReason") or data.get("resultCode")
+            raise PayoutRefused(f"Adyen refused the payout: {why}")
+        return str(data["pspReference"])
 
     def parse_and_verify(self, headers: dict[str, str], body: bytes) -> Parsed:
         items = parse_items(body)

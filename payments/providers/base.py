@@ -29,6 +29,11 @@ class EventType(StrEnum):
     REVERSED = "reversed"  # a credited deposit did not settle (Trustly debit after credit)
     REFUND = "refund"
     CHARGEBACK = "chargeback"
+    ACCOUNT = "account"  # the instrument used, named before the money (Trustly account)
+    # Withdrawals: the provider's confirmation of a payout we sent (Adyen PAYOUT_THIRDPARTY,
+    # Trustly payoutconfirmation), or its refusal (PAYOUT_DECLINE, PAYOUT_EXPIRE).
+    PAYOUT_PAID = "payout_paid"
+    PAYOUT_FAILED = "payout_failed"
 
 
 class Ack(StrEnum):
@@ -46,6 +51,11 @@ class MalformedNotification(ValueError):
 
 class ProviderError(Exception):
     """The provider's API refused or could not be reached."""
+
+
+class PayoutRefused(ProviderError):
+    """The provider answered that it will not send this payout: nothing left the casino.
+    (A plain ProviderError on a payout means the outcome is unknown: retry, never refund.)"""
 
 
 @dataclass(frozen=True)
@@ -75,12 +85,35 @@ class ProviderEvent:
 
 
 @dataclass(frozen=True)
+class BankIdentity:
+    """Who the player's bank says they are (Pay N Play: Trustly kyc, Zimpler kyc_info)."""
+
+    payment_reference: str  # ours (Trustly messageid, Zimpler ref)
+    provider_reference: str  # theirs (Trustly orderid, Zimpler deposit id)
+    notification_id: str
+    national_id: str = ""  # without a country prefix ("196512171957")
+    first_name: str = ""
+    last_name: str = ""
+    date_of_birth: str = ""  # ISO date
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2
+    amount: int | None = None  # what the deposit asks for, minor units (Zimpler)
+    currency: str = ""
+
+
+@dataclass(frozen=True)
 class Parsed:
     verdict: Verdict
     events: list[ProviderEvent] = field(default_factory=list)
     detail: str = ""  # why a signature was refused
     # Items understood but not acted on: (description, needs an operator's eye).
     ignored: list[tuple[str, bool]] = field(default_factory=list)
+    # A Pay N Play identity to decide on before answering (Trustly kyc, Zimpler KYC callback).
+    kyc: BankIdentity | None = None
+    # Provider-specific fields for the answer (the signed uuid and method, a KYC decision).
+    reply: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +142,13 @@ class ProviderAdapter(ABC):
     def payout(self, payment) -> str:
         """Send a withdrawal; the provider's reference. Part 2 of the payments work."""
         raise NotImplementedError(f"{self.code}: payouts are not built yet")
+
+    def send_payout(self, payment) -> str:
+        """Send an approved withdrawal (payments.withdrawals calls this, outside any
+        database transaction); the provider's reference. Its confirmation arrives as a
+        PAYOUT_PAID or PAYOUT_FAILED event. Raises ProviderError when the provider refuses,
+        NotImplementedError when this adapter has no payouts yet."""
+        return self.payout(payment)
 
     def refund(self, payment, amount: int) -> str:
         """Refund (part of) a deposit; the provider's reference. Part 2 of the payments work."""

@@ -1,16 +1,41 @@
-"""Payz (ex-ecoPayz) checksums. The adapter is part 2 of the payments work.
+"""Payz (ex-ecoPayz): checksums and the adapter.
 
 - Status notification (form field XML): lowercase hex MD5 of the raw XML with the text of
   <Checksum> replaced by the merchant password.
 - Our answer: the response XML with the password in <Checksum>, CR/LF removed, MD5'd;
   the hash then replaces the password.
 - Payment page request: MD5 of the field values concatenated in order + the password.
-Checked against payments/tests/vectors/payz.json."""
+Checked against payments/tests/vectors/payz.json.
+
+The adapter: a deposit is a redirect to the payment page with the request checksum (no
+API call); the status notification (form field XML, SVSPurchaseStatusNotificationRequest)
+is verified and answered with our checksummed SVSPurchaseStatusNotificationResponse.
+Status 4 is a successful payment waiting for our confirmation: credited and answered
+Confirmed; 1 and 2 are in progress (pending, answered OK); 3 with a non-zero Result.Code
+is a failure (answered OK); 5 is recorded for an operator (its meaning is not in the
+specification we have)."""
 
 import hashlib
 import hmac
 import re
+from urllib.parse import parse_qs, urlencode
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.http import HttpResponse
+
+from .base import (
+    Ack,
+    DepositStart,
+    EventType,
+    MalformedNotification,
+    Parsed,
+    ProviderAdapter,
+    ProviderEvent,
+    Verdict,
+)
+from .common import decimal, to_minor, webhook_url
 
 _CHECKSUM = re.compile(r"<Checksum>([^<]*)</Checksum>")
 _XML_DECL = '<?xml version="1.0" encoding="utf-8"?>'
@@ -50,3 +75,138 @@ def response_xml(*, status: str, code: str, description: str, password: str) -> 
 
 def request_checksum(values: list[str], password: str) -> str:
     return _md5("".join(values) + password)
+
+
+# --- the adapter -----------------------------------------------------------------------------------
+
+PAGE_PATH = "/PrivateArea/WithdrawOnlineTransfer.aspx"
+# The payment-page fields, in the order the request checksum concatenates them.
+PAGE_FIELDS = (
+    "PaymentPageID",
+    "MerchantAccountNumber",
+    "CustomerIdAtMerchant",
+    "TxID",
+    "Amount",
+    "Currency",
+    "MerchantFreeText",
+    "OnSuccessUrl",
+    "OnFailureUrl",
+    "TransferUrl",
+)
+_FORBIDDEN_XML = re.compile(r"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+
+
+def page_fields(
+    *, reference: str, amount: str, currency: str, customer: str, password: str
+) -> dict[str, str]:
+    values = {
+        "PaymentPageID": settings.PAYZ_PAYMENT_PAGE_ID,
+        "MerchantAccountNumber": settings.PAYZ_MERCHANT_ACCOUNT_NUMBER,
+        "CustomerIdAtMerchant": customer,
+        "TxID": reference,
+        "Amount": amount,
+        "Currency": currency,
+        "MerchantFreeText": f"Deposit {reference}",
+        "OnSuccessUrl": settings.PAYMENTS_RETURN_URL,
+        "OnFailureUrl": settings.PAYMENTS_RETURN_URL,
+        "TransferUrl": webhook_url("payz"),
+    }
+    values["Checksum"] = request_checksum([values[f] for f in PAGE_FIELDS], password)
+    return values
+
+
+def _text(root, path: str) -> str:
+    node = root.find(path)
+    return (node.text or "").strip() if node is not None else ""
+
+
+def parse_notification(body: bytes) -> tuple[str, ElementTree.Element]:
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedNotification(f"not a form post: {exc}") from None
+    xml = (form.get("XML") or [""])[0]
+    if not xml:
+        raise MalformedNotification("no XML field")
+    if _FORBIDDEN_XML.search(xml):  # no DTDs or entities: nothing to expand
+        raise MalformedNotification("XML with a DOCTYPE or ENTITY")
+    try:
+        root = ElementTree.fromstring(xml.encode("utf-8"))
+    except ElementTree.ParseError as exc:
+        raise MalformedNotification(f"not XML: {exc}") from None
+    if root.tag != "SVSPurchaseStatusNotificationRequest":
+        raise MalformedNotification(f"root is {root.tag}, not SVSPurchaseStatusNotificationRequest")
+    return xml, root
+
+
+class PayzAdapter(ProviderAdapter):
+    code = "payz"
+    name = "Payz"
+
+    def __init__(self, *, password: str | None = None):
+        self.password = password if password is not None else settings.PAYZ_MERCHANT_PASSWORD
+
+    def start_deposit(self, payment) -> DepositStart:
+        """The payment page takes a signed GET: nothing to call before the redirect."""
+        fields = page_fields(
+            reference=payment.reference,
+            amount=decimal(payment.amount, payment.currency),
+            currency=payment.currency,
+            customer=payment.player.public_id,
+            password=self.password,
+        )
+        url = settings.PAYZ_API_BASE_URL.rstrip("/") + PAGE_PATH + "?" + urlencode(fields)
+        return DepositStart(redirect_url=url)
+
+    def parse_and_verify(self, headers: dict[str, str], body: bytes) -> Parsed:
+        xml, root = parse_notification(body)
+        status = _text(root, "StatusReport/Status")
+        tx, payz_id = _text(root, "Request/TxID"), _text(root, "StatusReport/SVSTransaction/Id")
+        amount, currency = _text(root, "Request/Amount"), _text(root, "Request/Currency")
+        if not (status and tx and amount and currency):
+            raise MalformedNotification("Status, Request/TxID, Amount or Currency is missing")
+        if not notification_valid(xml, self.password):
+            return Parsed(
+                Verdict.INVALID,
+                detail=f"MD5 checksum refused (TxID {tx})",
+                reply={"status": "InvalidRequest"},
+            )
+        code = _text(root, "StatusReport/SVSTransaction/Result/Code")
+        answer = "Confirmed" if status in ("4", "5") else "OK"
+        if status == "4":
+            kind = EventType.SUCCEEDED
+        elif status in ("1", "2") or (status == "3" and code in ("", "0")):
+            kind = EventType.PENDING
+        elif status == "3":
+            kind = EventType.FAILED
+        else:
+            return Parsed(
+                Verdict.VALID,
+                ignored=[(f"Status {status} for TxID {tx} ({payz_id})", True)],
+                reply={"status": answer},
+            )
+        event = ProviderEvent(
+            payment_reference=tx,
+            provider_reference=payz_id,
+            type=kind,
+            amount=to_minor(amount, currency),
+            currency=currency,
+            notification_id=f"payz:{payz_id or tx}:{status}",
+            method="payz",
+            reason=_text(root, "StatusReport/SVSTransaction/Result/Description")[:300],
+        )
+        return Parsed(Verdict.VALID, events=[event], reply={"status": answer})
+
+    def acknowledge(self, ack: Ack, parsed: Parsed | None = None) -> HttpResponse:
+        reply = parsed.reply if parsed is not None else {}
+        if ack == Ack.ACCEPTED:
+            status, http_status, description = reply.get("status", "OK"), 200, ""
+        elif ack == Ack.REJECTED:
+            status, http_status, description = "InvalidRequest", 401, "checksum refused"
+        elif ack == Ack.MALFORMED:
+            status, http_status, description = "InvalidRequest", 400, "malformed notification"
+        else:
+            return HttpResponse("processing failed, retry later", status=500, content_type="text/plain")
+        code = "0" if http_status == 200 else "1"
+        xml = response_xml(status=status, code=code, description=description, password=self.password)
+        return HttpResponse(xml, status=http_status, content_type="text/xml; charset=utf-8")

@@ -1,7 +1,8 @@
 """A sandbox double of Adyen on loopback, for tests and the demo.
 
-It answers the Checkout API's `POST /sessions` and `POST /payments` the way Adyen does
-(the fields our adapter reads), remembers each request, and builds and sends correctly
+It answers the Checkout API's `POST /sessions` and `POST /payments` and the Payout API's
+`POST /submitThirdParty` the way Adyen does (the fields our adapter reads), remembers each
+request, and builds and sends correctly
 signed standard webhooks back to our `/webhooks/adyen/`. The signer is pluggable: the
 tests sign with the official `Adyen` package's `Adyen.util.generate_notification_sig`;
 without one the double uses our own signer (payments.providers.adyen.item_signature).
@@ -58,11 +59,13 @@ class _Handler(BaseHTTPRequestHandler):
                 401, {"status": 401, "errorCode": "000", "message": "HTTP Status Response - Unauthorized"}
             )
         path = self.path.rstrip("/").rsplit("/", 1)[-1]
-        if path not in ("sessions", "payments") or sandbox.fail_next:
+        if path not in ("sessions", "payments", "submitThirdParty") or sandbox.fail_next:
             sandbox.fail_next = False
             return self._answer(
                 422, {"status": 422, "errorCode": "14_0", "message": "Refused by the sandbox"}
             )
+        if path == "submitThirdParty":
+            return self._payout(sandbox, body)
         missing = [k for k in ("merchantAccount", "amount", "reference") if k not in body]
         if missing:
             return self._answer(422, {"status": 422, "errorCode": "702", "message": f"Missing {missing}"})
@@ -92,6 +95,21 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
+    def _payout(self, sandbox: AdyenSandbox, body: dict):
+        """Payout API submitThirdParty: received, confirmed later by a PAYOUT_THIRDPARTY
+        webhook (sandbox.item("PAYOUT_THIRDPARTY", ...)). An Idempotency-Key seen before
+        answers the first pspReference again, like Adyen."""
+        missing = [k for k in ("merchantAccount", "amount", "reference", "shopperReference") if k not in body]
+        if missing:
+            return self._answer(422, {"status": 422, "errorCode": "702", "message": f"Missing {missing}"})
+        key = self.headers.get("Idempotency-Key") or secrets.token_hex(8)
+        with sandbox.lock:
+            psp = sandbox.payouts_by_key.get(key)
+            if psp is None:
+                psp = sandbox.payouts_by_key[key] = _psp_reference()
+                sandbox.payouts[body["reference"]] = psp
+        return self._answer(200, {"pspReference": psp, "resultCode": "[payout-submit-received]"})
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -113,6 +131,9 @@ class AdyenSandbox:
         self.signer: Signer = signer or item_signature
         self.requests: list[tuple[str, dict, dict]] = []
         self.sessions: dict[str, str] = {}
+        self.payouts: dict[str, str] = {}  # our reference -> pspReference
+        self.payouts_by_key: dict[str, str] = {}
+        self.lock = threading.Lock()
         self.fail_next = False
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -124,6 +145,12 @@ class AdyenSandbox:
         assert self._server is not None, "start() the sandbox first"
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v71"
+
+    @property
+    def payout_base_url(self) -> str:
+        assert self._server is not None, "start() the sandbox first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/pal/servlet/Payout/v68"
 
     def start(self) -> AdyenSandbox:
         self._server = _Server(("127.0.0.1", 0), _Handler)

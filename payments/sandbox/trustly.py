@@ -1,0 +1,138 @@
+"""A sandbox double of Trustly's JSON-RPC API on loopback, for tests and the demo.
+
+It answers `Deposit` (checking our request's signature with our public key, refusing a
+bad one like Trustly does) with a signed result {orderid, url}, remembers each order, and
+builds signed notifications (pending, credit, debit, cancel, account, kyc) for our
+webhook. We do not have the private half of Trustly's published test key, so the double
+signs with a key pair of its own: the tests point TRUSTLY_PUBLIC_KEY_FILE at its public
+half (`public_pem`). Trustly's real key is proven by the vectors (test_vectors.py).
+
+    with TrustlySandbox(merchant_public_key=...) as trustly:
+        settings.TRUSTLY_API_BASE_URL = trustly.base_url
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid as uuidlib
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ..providers import trustly
+from .loopback import Answer, LoopbackSandbox, Request
+
+
+def _error(uuid: str, method: str, message: str, key: rsa.RSAPrivateKey) -> dict:
+    data = {"code": 636, "message": message}
+    return {
+        "version": "1.1",
+        "error": {
+            "name": "JSONRPCError",
+            "code": 636,
+            "message": message,
+            "error": {
+                "signature": trustly.sign(method, uuid, data, key),
+                "uuid": uuid,
+                "method": method,
+                "data": data,
+            },
+        },
+    }
+
+
+class TrustlySandbox(LoopbackSandbox):
+    name = "trustly"
+    prefix = "/api/1"
+
+    def __init__(
+        self, *, merchant_public_key: rsa.RSAPublicKey, private_key: rsa.RSAPrivateKey | None = None
+    ):
+        super().__init__()
+        self.merchant_public_key = merchant_public_key
+        self.private_key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.orders: dict[str, dict] = {}  # orderid -> the Deposit's Data
+        self.fail_next = False
+
+    @property
+    def public_pem(self) -> bytes:
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def handle(self, request: Request) -> Answer:
+        msg = request.json() or {}
+        method, params = msg.get("method", ""), msg.get("params") or {}
+        uuid, data = params.get("UUID", ""), params.get("Data") or {}
+        if not trustly.verify(method, uuid, data, params.get("Signature", ""), self.merchant_public_key):
+            return Answer.json(200, _error(uuid, method, "ERROR_INVALID_SIGNATURE", self.private_key))
+        if method != "Deposit" or self.fail_next:
+            self.fail_next = False
+            return Answer.json(200, _error(uuid, method, "ERROR_UNKNOWN", self.private_key))
+        orderid = str(secrets.randbelow(9 * 10**9) + 10**9)
+        self.orders[orderid] = data
+        result = {"orderid": orderid, "url": f"{self.root_url}/checkout/{orderid}"}
+        return Answer.json(
+            200,
+            {
+                "version": "1.1",
+                "result": {
+                    "signature": trustly.sign(method, uuid, result, self.private_key),
+                    "uuid": uuid,
+                    "method": method,
+                    "data": result,
+                },
+            },
+        )
+
+    # --- notifications ------------------------------------------------------------------------------
+
+    def order_for(self, message_id: str) -> str:
+        return next(o for o, d in self.orders.items() if d.get("MessageID") == message_id)
+
+    def notification(self, method: str, data: dict, *, sign: bool = True, uuid: str | None = None) -> dict:
+        uuid = uuid or str(uuidlib.uuid4())
+        params = {"uuid": uuid, "data": data}
+        params["signature"] = trustly.sign(method, uuid, data, self.private_key) if sign else ""
+        return {"method": method, "params": params, "version": "1.1"}
+
+    def data(self, message_id: str, **fields) -> dict:
+        """The common notification data for the order of `message_id` (ours)."""
+        orderid = self.order_for(message_id)
+        order = self.orders[orderid]
+        attrs = order.get("Attributes") or {}
+        return {
+            "orderid": orderid,
+            "messageid": message_id,
+            "notificationid": str(secrets.randbelow(9 * 10**9) + 10**9),
+            "enduserid": order.get("EndUserID", ""),
+            "amount": attrs.get("Amount", ""),
+            "currency": attrs.get("Currency", ""),
+            "timestamp": "2026-11-25 10:00:00.000000+00",
+            **fields,
+        }
+
+    def kyc_data(self, message_id: str, *, personid: str, dob: str, country: str = "SE", **attrs) -> dict:
+        orderid = self.order_for(message_id)
+        return {
+            "orderid": orderid,
+            "messageid": message_id,
+            "notificationid": str(secrets.randbelow(9 * 10**9) + 10**9),
+            "kycentityid": "kyc-" + secrets.token_hex(4),
+            "attributes": {
+                "personid": personid,
+                "firstname": "Sven",
+                "lastname": "Svensson",
+                "dob": dob,
+                "street": "Storgatan 1",
+                "zipcode": "11122",
+                "city": "Stockholm",
+                "country": country,
+                **attrs,
+            },
+        }
+
+    @staticmethod
+    def body(notification: dict) -> bytes:
+        return json.dumps(notification).encode()
