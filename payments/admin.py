@@ -119,9 +119,17 @@ class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         "ledger_postings",
     ]
     readonly_fields = fields
+    actions_detail = ["refund"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("player", "payment_method")
+
+    def has_refund_permission(self, request, object_id=None):
+        return request.user.has_perm("payments.approve_withdrawal")
+
+    @action(description="Refund", permissions=["refund"], icon="undo")
+    def refund(self, request, object_id):
+        return redirect("admin:payments_payment_refund", payment_id=object_id)
 
     @display(description="Player", ordering="player__public_id")
     def player_public_id(self, obj):
@@ -366,4 +374,4 @@ register_tab(
 )
 
 # The workflow screens live beside this module (imported here: admin autodiscovery loads it).
-from . import admin_finance, admin_withdrawals  # noqa: E402, F401
+from . import admin_finance, admin_refunds, admin_withdrawals  # noqa: E402, F401

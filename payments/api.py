@@ -39,12 +39,25 @@ def deposit_post(request, payload: DepositIn):
     return 201, {"reference": payment.reference, "redirect_url": payment.redirect_url, "state": payment.state}
 
 
+class PayNPlayLimitIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(..., examples=["deposit"], description="deposit, loss, wager or session")
+    period: str = Field(..., examples=["week"], description="day, week or month")
+    amount: str = Field(..., examples=["500.00"], description="Major units; minutes for session")
+
+
 class PayNPlayIn(Schema):
     model_config = ConfigDict(extra="forbid")
     provider: str = Field(..., examples=["trustly"], description="trustly or zimpler")
     jurisdiction: str = Field(..., examples=["SE"], description="The market the player is in")
-    amount: str = Field(..., examples=["25.00"], description="Major units, a decimal string")
+    amount: str = Field(..., examples=["250.00"], description="Major units, a decimal string")
     currency: str = Field(..., examples=["SEK"], min_length=3, max_length=3)
+    limits: list[PayNPlayLimitIn] = Field(
+        default_factory=list,
+        description="The player's limits, set when the bank identifies them, before the deposit "
+        "gate. Required where the market requires a limit before play (SE: a deposit limit): "
+        "without them the start answers 400 limits_required",
+    )
 
 
 class PayNPlayOut(Schema):
@@ -65,6 +78,7 @@ def paynplay_post(request, payload: PayNPlayIn):
         jurisdiction=payload.jurisdiction,
         amount=payload.amount,
         currency=payload.currency.upper(),
+        limits=[lim.model_dump() for lim in payload.limits],
     )
     return 201, {"reference": start.reference, "redirect_url": start.redirect_url}
 

@@ -384,3 +384,61 @@ class ChargebackAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Chargeback on {self.payment_id}"
+
+
+class PayNPlaySession(models.Model):
+    """A Pay N Play deposit started without an account, kept until the bank tells us who
+    pays (Trustly kyc, Zimpler's KYC callback). A Payment needs its player, so the amount,
+    the market and the limits the visitor asked for wait here, durably; the identity then
+    finds or registers the player and creates the Payment under the same reference."""
+
+    class State(models.TextChoices):
+        STARTED = "started", "Waiting for the bank identity"
+        IDENTIFIED = "identified", "Identified (payment created)"
+        REFUSED = "refused", "Refused"
+        EXPIRED = "expired", "Expired"
+        FAILED = "failed", "The provider could not start it"
+
+    # Ours, sent to the provider and echoed back; becomes the Payment's reference.
+    reference = models.CharField(max_length=32, unique=True, default=new_reference, editable=False)
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    provider_reference = models.CharField(max_length=128, blank=True, default="")
+    provider_data = models.JSONField(default=dict, blank=True)
+    redirect_url = models.URLField(max_length=1000, blank=True, default="")
+    jurisdiction = models.CharField(max_length=2, help_text="The market the deposit started in")
+    amount = models.BigIntegerField(help_text="Minor units of the currency")
+    currency = models.CharField(max_length=3)
+    # Limits the player asked for at the start ([{"kind", "period", "amount"}], amounts in
+    # minor units, minutes for session), set at registration before the deposit gate.
+    limits = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.STARTED)
+    # The decision's code when identified or refused (ok, underage, self_excluded, ...).
+    code = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+    identified_at = models.DateTimeField(null=True, blank=True)
+    player = models.ForeignKey(
+        "players.Player", null=True, blank=True, on_delete=models.PROTECT, related_name="paynplay_sessions"
+    )
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="paynplay_session"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "Pay N Play session"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_pnp_amount_positive"),
+            # Identified means the payment exists; nothing else has one.
+            models.CheckConstraint(
+                condition=Q(state="identified", payment__isnull=False, player__isnull=False)
+                | (~Q(state="identified") & Q(payment__isnull=True)),
+                name="payments_pnp_payment_iff_identified",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pay N Play {self.reference}"
+
+    def amount_display(self) -> str:
+        return format_minor(self.amount, self.currency)

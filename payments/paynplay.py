@@ -1,11 +1,13 @@
 """Pay N Play: a deposit that identifies (or registers) the player through their bank.
 
-The player starts a deposit without an account (`paynplay_deposit_start`); the provider
-logs them into their bank and, before the money moves, tells us who they are (Trustly's
-`kyc` notification, Zimpler's KYC callback). `paynplay_identify` decides:
+The player starts a deposit without an account (`paynplay_deposit_start`), with the
+limits they choose; the provider logs them into their bank and, before the money moves,
+tells us who they are (Trustly's `kyc` notification, Zimpler's KYC callback).
+`paynplay_identify` decides:
 
 1. the player is found by national id (keyed hash), or registered from the bank's
-   identity with registration channel pay_n_play (audited by players.services);
+   identity with registration channel pay_n_play (audited by players.services), and the
+   limits asked for at the start are set (compliance.rg.limit_set, audited);
 2. the gates decide: can_register (minimum age, national exclusion register) for a new
    player, can_login_to_play (status, exclusions, register) for a known one, then
    can_deposit for the amount;
@@ -15,36 +17,41 @@ logs them into their bank and, before the money moves, tells us who they are (Tr
 5. when allowed, the deposit's Payment exists for the player (reference = the one we
    sent), so the provider's credit notification credits it like any deposit.
 
+The anonymous deposit waits in a PayNPlaySession row (Payment.player is required: no
+payment exists before we know who pays); the row keeps the decision.
+
 A deposit started for a known player (`deposit_start`) that also carries an identity is
 checked against that player: another person's bank identity refuses it.
 
-Invariants: one decision per delivery, idempotent (a repeated identity finds the player
-and the payment it created); no player is created when a gate refuses; concurrent
-identities of one person are serialised by an advisory lock on the national id's hash.
-
-The anonymous session (amount, currency, market) waits in the cache for the identity:
-Payment.player is required, so no row can exist before we know who pays. A lost cache
-entry answers FINISH (session_unknown)."""
+Invariants: a market that requires limits before play (rule mandatory_limits, SE) gets
+them in the start request or the start is refused before any provider call; one decision
+per session, idempotent (a repeated identity finds the player and the payment it
+created, a refused session stays refused); no player is created when a gate refuses;
+deliveries for one session are serialised by its row lock, identities of one person by an
+advisory lock on the national id's hash (one player, however many arrive at once)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
+from django.utils import timezone
 
 from backoffice import audit
 from backoffice.errors import DomainError
 from backoffice.money import Money
+from compliance import rg
 from compliance.gates import Decision, can_deposit, can_login_to_play, can_register
 from compliance.kyc import kyc_bank_identity_record
+from compliance.models import PlayerLimit
+from compliance.selectors import rule_value
 from players import national_id
 from players.models import Player
 from players.services import MARKET_CURRENCIES, player_register
 
-from .models import Notification, Payment, PaymentEvent, new_reference
+from .models import Notification, Payment, PaymentEvent, PayNPlaySession, new_reference
 from .providers import get_adapter
 from .providers.base import BankIdentity, ProviderError
 
@@ -53,13 +60,19 @@ NOT_PAYNPLAY = "Pay N Play runs through Trustly or Zimpler, not {provider}."
 UNKNOWN_MARKET = "Pay N Play is not offered in market {market!r}."
 WRONG_CURRENCY = "Accounts in {market} are held in {currency}."
 PROVIDER_FAILED = "{provider} could not start the deposit: {error}"
-SESSION_UNKNOWN = "No Pay N Play deposit {reference} is waiting (expired or never started)."
+SESSION_UNKNOWN = "No Pay N Play deposit {reference} is waiting (never started here)."
+SESSION_EXPIRED = "Pay N Play deposit {reference} waited longer than {hours} h for the bank identity."
+SESSION_CLOSED = "Pay N Play deposit {reference} was decided already: {code}."
 IDENTITY_MISMATCH = "The bank identified another person than the player who started the deposit."
 NATIONAL_ID_MISSING = "The bank sent no national id: the player cannot be found or registered."
-
-
-def _session_key(reference: str) -> str:
-    return f"payments:paynplay:{reference}"
+LIMITS_REQUIRED = (
+    "{market} requires a {kinds} limit before the first deposit (rule mandatory_limits): "
+    'send it in limits, e.g. {{"kind": "deposit", "period": "week", "amount": "500.00"}}.'
+)
+LIMIT_BAD_KIND = "Unknown limit kind {value!r}: deposit, loss, wager or session."
+LIMIT_BAD_PERIOD = "Unknown limit period {value!r}: day, week or month."
+LIMIT_BAD_AMOUNT = "A limit is an amount of zero or more in {currency} (minutes for session): {error}"
+LIMIT_TWICE = "The {kind} limit per {period} is given twice."
 
 
 @dataclass(frozen=True)
@@ -68,10 +81,67 @@ class PayNPlayStart:
     redirect_url: str
 
 
-def paynplay_deposit_start(*, provider: str, jurisdiction: str, amount: str, currency: str) -> PayNPlayStart:
-    """Start an anonymous deposit with the provider's bank identification. Raises
-    DomainError: provider_unavailable, unknown_market, wrong_currency, bad_amount,
-    provider_error (502)."""
+def _limits_parse(limits: list[dict], currency: str) -> list[dict]:
+    """The start request's limits, checked like compliance's limit API, amounts in minor
+    units (minutes for session). Raises DomainError with the field at fault."""
+    out, seen = [], set()
+    for i, lim in enumerate(limits):
+        kind, period, raw = lim.get("kind"), lim.get("period"), lim.get("amount")
+        if kind not in PlayerLimit.Kind.values:
+            raise DomainError(
+                "invalid_limit_kind", LIMIT_BAD_KIND.format(value=kind), field=f"limits[{i}].kind"
+            )
+        if period not in PlayerLimit.Period.values:
+            raise DomainError(
+                "invalid_limit_period", LIMIT_BAD_PERIOD.format(value=period), field=f"limits[{i}].period"
+            )
+        try:
+            if kind == PlayerLimit.Kind.SESSION:
+                if not str(raw).strip().isdigit() or int(raw) < 1:
+                    raise ValueError("a whole number of minutes, at least 1")
+                amount = int(raw)
+            else:
+                amount = Money.parse(raw, currency).amount
+                if amount < 0:
+                    raise ValueError("not negative")
+        except (TypeError, ValueError) as exc:
+            raise DomainError(
+                "invalid_limit_amount",
+                LIMIT_BAD_AMOUNT.format(currency=currency, error=exc),
+                field=f"limits[{i}].amount",
+            ) from None
+        if (kind, period) in seen:
+            raise DomainError(
+                "duplicate_limit", LIMIT_TWICE.format(kind=kind, period=period), field=f"limits[{i}]"
+            )
+        seen.add((kind, period))
+        out.append({"kind": kind, "period": period, "amount": amount})
+    return out
+
+
+def _limits_required(market: str, limits: list[dict]) -> None:
+    """The market's mandatory_limits rule (each entry a kind, or alternatives joined by
+    "|"), checked at the start: a new player has no limits, and the deposit gate asks for
+    them before the first deposit (SE: Spelinspektionen, a deposit limit before any play)."""
+    kinds = {lim["kind"] for lim in limits}
+    for entry in rule_value(jurisdiction=market, key="mandatory_limits", default=[]) or []:
+        alternatives = entry.split("|")
+        if not kinds & set(alternatives):
+            raise DomainError(
+                "limits_required",
+                LIMITS_REQUIRED.format(market=market, kinds=" or ".join(alternatives)),
+                field="limits",
+            )
+
+
+def paynplay_deposit_start(
+    *, provider: str, jurisdiction: str, amount: str, currency: str, limits: list[dict] | None = None
+) -> PayNPlayStart:
+    """Start an anonymous deposit with the provider's bank identification; the session is
+    stored before the provider is called. Raises DomainError: provider_unavailable,
+    unknown_market, wrong_currency, bad_amount, limits_required, invalid_limit_kind,
+    invalid_limit_period, invalid_limit_amount, duplicate_limit (all 400, before any
+    provider call), provider_error (502, the session is kept as failed)."""
     if provider not in PROVIDERS:
         raise DomainError("provider_unavailable", NOT_PAYNPLAY.format(provider=provider), field="provider")
     market = (jurisdiction or "").upper()
@@ -89,30 +159,40 @@ def paynplay_deposit_start(*, provider: str, jurisdiction: str, amount: str, cur
         raise DomainError("bad_amount", str(exc), field="amount") from None
     if money.amount <= 0:
         raise DomainError("bad_amount", "The amount must be greater than zero.", field="amount")
+    parsed_limits = _limits_parse(limits or [], currency)
+    _limits_required(market, parsed_limits)
     adapter = get_adapter(provider)
-    reference = new_reference()
+    now = timezone.now()
+    # Committed before the provider hears of the reference: an identity can never
+    # arrive for a session we do not have.
+    with transaction.atomic():
+        session = PayNPlaySession.objects.create(
+            reference=new_reference(),
+            provider=provider,
+            jurisdiction=market,
+            amount=money.amount,
+            currency=currency,
+            limits=parsed_limits,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.PAYNPLAY_SESSION_TTL_SECONDS),
+        )
     try:
         start = adapter.start_paynplay(
-            reference=reference, amount=money.amount, currency=currency, country=market
+            reference=session.reference, amount=money.amount, currency=currency, country=market
         )
     except ProviderError as exc:
+        PayNPlaySession.objects.filter(pk=session.pk, state=PayNPlaySession.State.STARTED).update(
+            state=PayNPlaySession.State.FAILED, code="provider_error"
+        )
         raise DomainError(
             "provider_error", PROVIDER_FAILED.format(provider=adapter.name, error=exc), status=502
         ) from None
-    cache.set(
-        _session_key(reference),
-        {
-            "provider": provider,
-            "jurisdiction": market,
-            "amount": money.amount,
-            "currency": currency,
-            "provider_reference": start.provider_reference,
-            "redirect_url": start.redirect_url,
-            "provider_data": start.data,
-        },
-        timeout=settings.PAYNPLAY_SESSION_TTL_SECONDS,
+    PayNPlaySession.objects.filter(pk=session.pk).update(
+        provider_reference=start.provider_reference,
+        redirect_url=start.redirect_url,
+        provider_data=start.data,
     )
-    return PayNPlayStart(reference=reference, redirect_url=start.redirect_url)
+    return PayNPlayStart(reference=session.reference, redirect_url=start.redirect_url)
 
 
 # --- the decision ------------------------------------------------------------------------------------
@@ -209,18 +289,20 @@ def _decide(
 def paynplay_identify(*, identity: BankIdentity, notification: Notification) -> Decided:
     """Decide on a bank identity (see the module's invariants) and answer it."""
     provider = notification.provider
+    reference = identity.payment_reference
     with transaction.atomic():
-        _lock(f"paynplay:{identity.payment_reference}")
-        payment = (
-            Payment.objects.select_for_update()
-            .select_related("player")
-            .filter(reference=identity.payment_reference, provider=provider)
-            .first()
-        )
-        if payment is not None:
-            return _known_payment(provider, identity, payment)
-        session = cache.get(_session_key(identity.payment_reference))
-        if not session or session.get("provider") != provider:
+        # The row lock serialises deliveries for one session; a deposit started for a
+        # known player has no session, and its Payment row is locked instead.
+        session = PayNPlaySession.objects.select_for_update().filter(reference=reference).first()
+        if session is None or session.provider != provider:
+            payment = (
+                Payment.objects.select_for_update()
+                .select_related("player")
+                .filter(reference=reference, provider=provider)
+                .first()
+            )
+            if payment is not None:
+                return _known_payment(provider, identity, payment)
             return _decide(
                 provider,
                 identity,
@@ -228,9 +310,40 @@ def paynplay_identify(*, identity: BankIdentity, notification: Notification) -> 
                 amount=0,
                 currency=identity.currency,
                 code="session_unknown",
-                text=SESSION_UNKNOWN.format(reference=identity.payment_reference),
+                text=SESSION_UNKNOWN.format(reference=reference),
                 changed=False,
                 player=None,
+            )
+        if session.state == PayNPlaySession.State.IDENTIFIED:
+            payment = Payment.objects.select_for_update().get(pk=session.payment_id)
+            return _known_payment(provider, identity, payment)
+        if session.state == PayNPlaySession.State.STARTED and timezone.now() >= session.expires_at:
+            session.state, session.code = PayNPlaySession.State.EXPIRED, "session_expired"
+            session.save(update_fields=["state", "code"])
+            hours = round(settings.PAYNPLAY_SESSION_TTL_SECONDS / 3600, 1)
+            return _decide(
+                provider,
+                identity,
+                allowed=False,
+                amount=0,
+                currency=session.currency,
+                code="session_expired",
+                text=SESSION_EXPIRED.format(reference=reference, hours=hours),
+                changed=True,
+                player=None,
+            )
+        if session.state != PayNPlaySession.State.STARTED:
+            # One decision per session: a refusal is not re-asked by a repeated delivery.
+            return _decide(
+                provider,
+                identity,
+                allowed=False,
+                amount=0,
+                currency=session.currency,
+                code=session.code or session.state,
+                text=SESSION_CLOSED.format(reference=reference, code=session.code or session.state),
+                changed=False,
+                player=session.player,
             )
         return _new_payment(provider, identity, session, notification)
 
@@ -269,11 +382,45 @@ def _known_payment(provider: str, identity: BankIdentity, payment: Payment) -> D
     )
 
 
-def _new_payment(provider: str, identity: BankIdentity, session: dict, notification: Notification) -> Decided:
-    currency, amount = session["currency"], session["amount"]
-    market = identity.country if identity.country in MARKET_CURRENCIES else session["jurisdiction"]
+def _limits_apply(player: Player, limits: list[dict], *, created: bool, source: str) -> int:
+    """Set the limits asked for at the start. A new player gets them all (first limits
+    apply at once). A known player's own limits are only tightened or completed here: an
+    increase goes through the regular flow with its cooling-off, never through a deposit
+    page. Returns how many were set."""
+    current = {} if created else {(lim.kind, lim.period): lim.amount for lim in rg.limits_in_force(player)}
+    n = 0
+    for lim in limits:
+        key = (lim["kind"], lim["period"])
+        if key in current and current[key] is not None and lim["amount"] >= current[key]:
+            continue
+        rg.limit_set(
+            player_id=player.pk,
+            kind=lim["kind"],
+            period=lim["period"],
+            amount=lim["amount"],
+            actor=None,
+            source=source,
+        )
+        n += 1
+    return n
 
-    def refuse(code: str, text: str, player: Player | None = None, changed: bool = False) -> Decided:
+
+def _new_payment(
+    provider: str, identity: BankIdentity, session: PayNPlaySession, notification: Notification
+) -> Decided:
+    currency, amount = session.currency, session.amount
+    market = identity.country if identity.country in MARKET_CURRENCIES else session.jurisdiction
+    source = f"{provider} pay n play {session.reference}"
+    now = timezone.now()
+
+    def refuse(code: str, text: str, player: Player | None = None) -> Decided:
+        session.state, session.code, session.identified_at, session.player = (
+            PayNPlaySession.State.REFUSED,
+            code,
+            now,
+            player,
+        )
+        session.save(update_fields=["state", "code", "identified_at", "player"])
         return _decide(
             provider,
             identity,
@@ -282,7 +429,7 @@ def _new_payment(provider: str, identity: BankIdentity, session: dict, notificat
             currency=currency,
             code=code,
             text=text,
-            changed=changed,
+            changed=True,
             player=player,
         )
 
@@ -294,6 +441,8 @@ def _new_payment(provider: str, identity: BankIdentity, session: dict, notificat
     if not nid:
         return refuse("national_id_missing", NATIONAL_ID_MISSING)
     nid_hash = national_id.search_hash(nid)
+    # Two sessions of one person identified at once: the second waits here, then (a new
+    # statement, a new snapshot under READ COMMITTED) finds the player the first created.
     _lock(f"national-id:{nid_hash}")
     player = Player.objects.select_for_update().filter(national_id_hash=nid_hash).first()
     created = player is None
@@ -321,21 +470,19 @@ def _new_payment(provider: str, identity: BankIdentity, session: dict, notificat
             )
         except DomainError as exc:
             return refuse(exc.code, exc.message)
-    kyc_bank_identity_record(
-        player_id=player.pk, source=f"{provider} pay n play {identity.provider_reference}"
-    )
+    kyc_bank_identity_record(player_id=player.pk, source=source)
     if not created:
         decision = can_login_to_play(player)
         if not decision:
-            return refuse(decision.code, decision.message, player, changed=True)
+            return refuse(decision.code, decision.message, player)
         if player.currency != currency:
-            return refuse(
-                "wrong_currency", f"The player's account is in {player.currency}.", player, changed=True
-            )
+            return refuse("wrong_currency", f"The player's account is in {player.currency}.", player)
+    # Before the deposit gate: a market with mandatory limits asks for them first.
+    limits_set = _limits_apply(player, session.limits, created=created, source=source)
     allowed, decision = _allowance(player, amount)
     # Trustly's transfer amount is fixed when the deposit starts: it cannot be reduced.
     if allowed <= 0 or (provider == "trustly" and allowed < amount):
-        return refuse(decision.code, decision.message, player, changed=True)
+        return refuse(decision.code, decision.message, player)
     payment = Payment.objects.create(
         kind=Payment.Kind.DEPOSIT,
         player=player,
@@ -343,12 +490,14 @@ def _new_payment(provider: str, identity: BankIdentity, session: dict, notificat
         amount=allowed,
         currency=currency,
         state=Payment.State.INITIATED,
-        reference=identity.payment_reference,
-        provider_reference=identity.provider_reference or session.get("provider_reference", ""),
-        provider_data=session.get("provider_data") or {},
-        redirect_url=session.get("redirect_url", ""),
+        reference=session.reference,
+        provider_reference=identity.provider_reference or session.provider_reference,
+        provider_data=session.provider_data or {},
+        redirect_url=session.redirect_url,
     )
     note = "Pay N Play: " + ("player registered" if created else "player found") + " from the bank identity"
+    if limits_set:
+        note += f"; {limits_set} limit(s) set as asked at the start"
     if allowed < amount:
         note += f"; amount reduced from {amount} to {allowed} by the deposit limits"
     PaymentEvent.objects.create(
@@ -358,6 +507,9 @@ def _new_payment(provider: str, identity: BankIdentity, session: dict, notificat
         notification=notification,
         note=note,
     )
+    session.state, session.code, session.identified_at = PayNPlaySession.State.IDENTIFIED, "ok", now
+    session.player, session.payment = player, payment
+    session.save(update_fields=["state", "code", "identified_at", "player", "payment"])
     return _decide(
         provider,
         identity,

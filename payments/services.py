@@ -241,6 +241,10 @@ def _reverse(payment: Payment, event: ProviderEvent, notification: Notification 
     payment.save(update_fields=["reversal_txn", "updated_at"])
     if chargeback:
         _chargeback_consequences(payment, amount, taken, txn)
+    if event.type == EventType.REFUND:  # a refund finance asked for (payments.refunds), confirmed
+        from .refunds import refund_confirmed
+
+        refund_confirmed(payment, amount=amount, provider_reference=event.provider_reference)
     # A Trustly debit after credit (a bank transfer that never settled) is a loss too,
     # but not a fraud signal: flagged for finance, the player is not suspended.
     flagged = event.type == EventType.REVERSED or amount > taken

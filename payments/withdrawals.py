@@ -24,6 +24,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import transaction
@@ -554,10 +555,20 @@ def _settle(payment: Payment) -> Transaction:
     )
 
 
+# A provider's deposit-shaped event that means something else on a payout: Trustly returns
+# a payout it could not pay with a `credit` on the payout's messageid.
+_ON_A_PAYOUT = {(Provider.TRUSTLY, EventType.SUCCEEDED): EventType.PAYOUT_FAILED}
+
+
 def withdrawal_apply_event(*, payment: Payment, event: ProviderEvent, notification: Notification) -> Applied:
     """A provider's payout confirmation or refusal, on a withdrawal the caller has locked
     (services.deposit_apply_event). Paid: pending -> the provider; failed: pending ->
     cash; duplicates are no-ops, contradictions are flagged for finance."""
+    meaning = _ON_A_PAYOUT.get((notification.provider, event.type))
+    if meaning is not None:
+        event = replace(
+            event, type=meaning, reason=event.reason or f"{notification.provider}: payout returned"
+        )
     state, kind, src = payment.state, event.type, SRC.NOTIFICATION
     if kind not in (EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED):
         return _noop(payment, f"{kind} for a withdrawal: not applicable", flagged=True)

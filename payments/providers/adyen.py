@@ -101,7 +101,8 @@ _EVENTS: dict[str, tuple[EventType | None, EventType | None]] = {
     "PAYOUT_EXPIRE": (EventType.PAYOUT_FAILED, None),
 }
 # Known, not acted on in part 1, but an operator should look (money may be owed either way).
-ATTENTION = {"CHARGEBACK_REVERSED", "REFUND_FAILED", "REFUNDED_REVERSED", "SECOND_CHARGEBACK"}
+# REFUND itself lands here only with success=false: a refund we asked for was refused.
+ATTENTION = {"CHARGEBACK_REVERSED", "REFUND", "REFUND_FAILED", "REFUNDED_REVERSED", "SECOND_CHARGEBACK"}
 
 _LAST4 = re.compile(r"^\d{4}$")
 
@@ -234,6 +235,36 @@ class AdyenAdapter(ProviderAdapter):
         if data.get("resultCode") not in ("[payout-submit-received]", "Received"):
             why = data.get("refusalReason") or data.get("resultCode")
             raise PayoutRefused(f"Adyen refused the payout: {why}")
+        return str(data["pspReference"])
+
+    def refund(self, payment, amount: int) -> str:
+        """Checkout `POST /payments/{pspReference}/refunds` for `amount` of a settled
+        deposit; the refund's pspReference. Adyen confirms with a REFUND webhook (same
+        merchant reference: ours) which reverses the credit. The idempotency key
+        `refund:<reference>` makes a retry the same request. PayoutRefused when Adyen
+        refuses it (4xx), ProviderError when the outcome is unknown."""
+        psp = payment.provider_reference
+        if not psp or psp == (payment.provider_data or {}).get("session_id"):  # never authorised
+            raise PayoutRefused("Adyen has not named this payment (no pspReference): it cannot be refunded")
+        url = f"{settings.ADYEN_API_BASE_URL.rstrip('/')}/payments/{psp}/refunds"
+        body = {
+            "merchantAccount": settings.ADYEN_MERCHANT_ACCOUNT,
+            "amount": {"value": amount, "currency": payment.currency},
+            "reference": payment.reference,
+        }
+        headers = {"X-API-Key": settings.ADYEN_API_KEY, "Idempotency-Key": f"refund:{payment.reference}"}
+        r = http.post_json(url, body, headers=headers)
+        try:
+            data = r.json() or {}
+        except ValueError:
+            data = {}
+        message = str(data.get("message", "")) if isinstance(data, dict) else ""
+        if r.status >= 500 or r.status == 429:
+            raise ProviderError(f"Adyen refunds answered HTTP {r.status} {message}".strip())
+        if r.status not in (200, 201):
+            raise PayoutRefused(f"Adyen refused the refund: HTTP {r.status} {message}".strip())
+        if not isinstance(data, dict) or not data.get("pspReference"):
+            raise ProviderError("Adyen refunds answered without a pspReference")
         return str(data["pspReference"])
 
     def parse_and_verify(self, headers: dict[str, str], body: bytes) -> Parsed:

@@ -10,7 +10,15 @@ with TRUSTLY_PUBLIC_KEY_FILE) answers the checkout URL and Trustly's orderid; th
 notifications pending, credit, debit (after a credit: the transfer did not settle),
 cancel, account (the bank account, recorded as an instrument) and kyc (Pay N Play: the
 bank's identity, answered CONTINUE or FINISH) are verified and answered with our signed
-JSON-RPC result. `notificationid` is the idempotency key."""
+JSON-RPC result. `notificationid` is the idempotency key.
+
+Payouts: `AccountPayout` (closed loop) to the `accountid` Trustly named in the player's
+`account` notification. We keep no accountid column: the PaymentMethod's fingerprint is
+sha256("trustly-account:<accountid>"), so the accountid is read back from the stored,
+signature-verified `account` notifications of the player and checked against that
+fingerprint (`payout_account_id`). `payoutconfirmation` is the payout sent (PAYOUT_PAID);
+a `credit` on a payout's messageid is Trustly returning the money (payments.withdrawals
+reads it as PAYOUT_FAILED). Our reference is the MessageID: Trustly keeps it unique."""
 
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ from .base import (
     Instrument,
     MalformedNotification,
     Parsed,
+    PayoutRefused,
     ProviderAdapter,
     ProviderError,
     ProviderEvent,
@@ -152,7 +161,12 @@ _MONEY_EVENTS = {
     # On a deposit, a debit after a credit means the bank transfer did not settle.
     "debit": EventType.REVERSED,
     "cancel": EventType.CANCELLED,
+    # The payout (AccountPayout) was sent from Trustly to the player's bank account.
+    "payoutconfirmation": EventType.PAYOUT_PAID,
 }
+# A signed error answer is a definite refusal, except a MessageID Trustly has seen: the
+# first request was taken, so the outcome is whatever that one became.
+_DUPLICATE = ("ERROR_DUPLICATE_MESSAGE_ID", "DUPLICATE")
 
 
 def _national_id(personid: str, country: str) -> str:
@@ -239,6 +253,43 @@ def _identity(data: dict) -> BankIdentity:
     )
 
 
+class TrustlyRefused(ProviderError):
+    """Trustly answered a signed error (its `message` names the reason)."""
+
+
+def payout_account_id(payment) -> str:
+    """The accountid to pay a withdrawal to: from the newest verified `account`
+    notification of the player whose account is the withdrawal's payment method (its
+    fingerprint proves it), else the newest one of the player. "" when none is known."""
+    from ..ledger import fingerprint
+    from ..models import Notification
+
+    rows = (
+        Notification.objects.filter(
+            provider="trustly",
+            verdict="valid",
+            payment__player_id=payment.player_id,
+            body__contains='"account"',
+        )
+        .order_by("-received_at", "-id")
+        .values_list("body", flat=True)[:50]
+    )
+    wanted = payment.payment_method.fingerprint if payment.payment_method_id else ""
+    fallback = ""
+    for body in rows:
+        try:
+            msg = json.loads(body)
+            account = str(((msg.get("params") or {}).get("data") or {}).get("accountid") or "")
+        except (ValueError, AttributeError):
+            continue
+        if msg.get("method") != "account" or not account:
+            continue
+        if not wanted or fingerprint(f"trustly-account:{account}") == wanted:
+            return account
+        fallback = fallback or account
+    return "" if wanted else fallback
+
+
 def _read_key(path: str, loader):
     try:
         return loader(Path(path).read_bytes())
@@ -289,7 +340,7 @@ class TrustlyAdapter(ProviderAdapter):
             raise ProviderError(f"Trustly {method}: the answer's signature does not verify")
         if "error" in answer:
             err = answer["error"]
-            raise ProviderError(f"Trustly {method} refused: {err.get('message') or err.get('code')}")
+            raise TrustlyRefused(f"Trustly {method} refused: {err.get('message') or err.get('code')}")
         result = answer["result"]
         if result.get("uuid") != body["params"]["UUID"]:
             raise ProviderError(f"Trustly {method}: the answer is for another request")
@@ -347,6 +398,33 @@ class TrustlyAdapter(ProviderAdapter):
             RequestKYC="1",
         )
 
+    def send_payout(self, payment) -> str:
+        """`AccountPayout` of the full amount to the player's verified bank account; the
+        orderid. Confirmed later by a `payoutconfirmation` notification."""
+        account = payout_account_id(payment)
+        if not account:
+            raise PayoutRefused("no Trustly bank account (accountid) is known for this player")
+        try:
+            data = self.call(
+                "AccountPayout",
+                {
+                    "NotificationURL": webhook_url(self.code),
+                    "AccountID": account,
+                    "EndUserID": payment.player.public_id,
+                    "MessageID": payment.reference,
+                    "Amount": decimal(payment.amount, payment.currency),
+                    "Currency": payment.currency,
+                    "Attributes": {"ShopperStatement": "Pitboss"},
+                },
+            )
+        except TrustlyRefused as exc:
+            if any(d in str(exc) for d in _DUPLICATE):
+                raise ProviderError(f"{exc}: already sent, awaits its confirmation") from None
+            raise PayoutRefused(str(exc)) from None
+        if str(data.get("result")) != "1" or not data.get("orderid"):
+            raise PayoutRefused(f"Trustly AccountPayout answered result {data.get('result')!r}")
+        return str(data["orderid"])
+
     # --- inbound --------------------------------------------------------------------------------
 
     def parse_and_verify(self, headers: dict[str, str], body: bytes) -> Parsed:
@@ -358,11 +436,6 @@ class TrustlyAdapter(ProviderAdapter):
             )
         if method == "kyc":
             return Parsed(Verdict.VALID, kyc=_identity(data), reply=reply)
-        if method == "payoutconfirmation":
-            # Withdrawals (payouts) are settled by the withdrawal flow.
-            return Parsed(
-                Verdict.VALID, ignored=[(f"payoutconfirmation for {data['messageid']}", True)], reply=reply
-            )
         return Parsed(Verdict.VALID, events=[_event(method, data)], reply=reply)
 
     def acknowledge(self, ack: Ack, parsed: Parsed | None = None) -> HttpResponse:

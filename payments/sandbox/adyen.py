@@ -1,7 +1,7 @@
 """A sandbox double of Adyen on loopback, for tests and the demo.
 
 It answers the Checkout API's `POST /sessions` and `POST /payments` and the Payout API's
-`POST /submitThirdParty` the way Adyen does (the fields our adapter reads), remembers each
+`POST /submitThirdParty` and `POST /payments/{pspReference}/refunds` the way Adyen does (the fields our adapter reads), remembers each
 request, and builds and sends correctly
 signed standard webhooks back to our `/webhooks/adyen/`. The signer is pluggable: the
 tests sign with the official `Adyen` package's `Adyen.util.generate_notification_sig`;
@@ -59,13 +59,15 @@ class _Handler(BaseHTTPRequestHandler):
                 401, {"status": 401, "errorCode": "000", "message": "HTTP Status Response - Unauthorized"}
             )
         path = self.path.rstrip("/").rsplit("/", 1)[-1]
-        if path not in ("sessions", "payments", "submitThirdParty") or sandbox.fail_next:
+        if path not in ("sessions", "payments", "submitThirdParty", "refunds") or sandbox.fail_next:
             sandbox.fail_next = False
             return self._answer(
                 422, {"status": 422, "errorCode": "14_0", "message": "Refused by the sandbox"}
             )
         if path == "submitThirdParty":
             return self._payout(sandbox, body)
+        if path == "refunds":
+            return self._refund(sandbox, body)
         missing = [k for k in ("merchantAccount", "amount", "reference") if k not in body]
         if missing:
             return self._answer(422, {"status": 422, "errorCode": "702", "message": f"Missing {missing}"})
@@ -110,6 +112,28 @@ class _Handler(BaseHTTPRequestHandler):
                 sandbox.payouts[body["reference"]] = psp
         return self._answer(200, {"pspReference": psp, "resultCode": "[payout-submit-received]"})
 
+    def _refund(self, sandbox: AdyenSandbox, body: dict):
+        """Checkout refunds: received (201), confirmed later by a REFUND webhook
+        (sandbox.refund_item). A seen Idempotency-Key answers the first refund again."""
+        missing = [k for k in ("merchantAccount", "amount", "reference") if k not in body]
+        if missing:
+            return self._answer(422, {"status": 422, "errorCode": "702", "message": f"Missing {missing}"})
+        payment_psp = self.path.rstrip("/").split("/")[-2]
+        key = self.headers.get("Idempotency-Key") or secrets.token_hex(8)
+        with sandbox.lock:
+            refund = sandbox.refunds_by_key.get(key)
+            if refund is None:
+                refund = sandbox.refunds_by_key[key] = {
+                    "merchantAccount": body["merchantAccount"],
+                    "paymentPspReference": payment_psp,
+                    "pspReference": _psp_reference(),
+                    "reference": body["reference"],
+                    "amount": body["amount"],
+                    "status": "received",
+                }
+                sandbox.refunds[body["reference"]] = refund
+        return self._answer(201, refund)
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -133,6 +157,8 @@ class AdyenSandbox:
         self.sessions: dict[str, str] = {}
         self.payouts: dict[str, str] = {}  # our reference -> pspReference
         self.payouts_by_key: dict[str, str] = {}
+        self.refunds: dict[str, dict] = {}  # our reference -> the refund Adyen received
+        self.refunds_by_key: dict[str, dict] = {}
         self.lock = threading.Lock()
         self.fail_next = False
         self._server: _Server | None = None
@@ -208,6 +234,19 @@ class AdyenSandbox:
             extra["hmacSignature"] = signature.decode() if isinstance(signature, bytes) else signature
         item["additionalData"] = extra
         return item
+
+    def refund_item(self, merchant_reference: str, *, success: bool = True) -> dict:
+        """The signed REFUND webhook item for a refund the double received."""
+        refund = self.refunds[merchant_reference]
+        return self.item(
+            "REFUND",
+            merchant_reference,
+            refund["amount"]["value"],
+            refund["amount"]["currency"],
+            success=success,
+            psp_reference=refund["pspReference"],
+            original_reference=refund["paymentPspReference"],
+        )
 
     @staticmethod
     def body(*items: dict) -> bytes:

@@ -3,7 +3,9 @@
 It answers `Deposit` (checking our request's signature with our public key, refusing a
 bad one like Trustly does) with a signed result {orderid, url}, remembers each order, and
 builds signed notifications (pending, credit, debit, cancel, account, kyc) for our
-webhook. We do not have the private half of Trustly's published test key, so the double
+webhook. It answers `AccountPayout` too (to an accountid it named in an `account`
+notification; a MessageID seen before answers its first orderid) and builds the payout's
+signed `payoutconfirmation`, or the `credit` with which Trustly returns a failed payout. We do not have the private half of Trustly's published test key, so the double
 signs with a key pair of its own: the tests point TRUSTLY_PUBLIC_KEY_FILE at its public
 half (`public_pem`). Trustly's real key is proven by the vectors (test_vectors.py).
 
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..providers import trustly
-from .loopback import Answer, LoopbackSandbox, Request
+from .loopback import Answer, LoopbackSandbox, Request, post
 
 
 def _error(uuid: str, method: str, message: str, key: rsa.RSAPrivateKey) -> dict:
@@ -53,6 +55,8 @@ class TrustlySandbox(LoopbackSandbox):
         self.merchant_public_key = merchant_public_key
         self.private_key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.orders: dict[str, dict] = {}  # orderid -> the Deposit's Data
+        self.accounts: set[str] = set()  # accountids named in account notifications
+        self.payouts: dict[str, dict] = {}  # orderid -> the AccountPayout's Data
         self.fail_next = False
 
     @property
@@ -67,12 +71,31 @@ class TrustlySandbox(LoopbackSandbox):
         uuid, data = params.get("UUID", ""), params.get("Data") or {}
         if not trustly.verify(method, uuid, data, params.get("Signature", ""), self.merchant_public_key):
             return Answer.json(200, _error(uuid, method, "ERROR_INVALID_SIGNATURE", self.private_key))
-        if method != "Deposit" or self.fail_next:
+        if method not in ("Deposit", "AccountPayout") or self.fail_next:
             self.fail_next = False
             return Answer.json(200, _error(uuid, method, "ERROR_UNKNOWN", self.private_key))
+        if method == "AccountPayout":
+            return self._payout(uuid, data)
         orderid = str(secrets.randbelow(9 * 10**9) + 10**9)
         self.orders[orderid] = data
         result = {"orderid": orderid, "url": f"{self.root_url}/checkout/{orderid}"}
+        return self._result(method, uuid, result)
+
+    def _payout(self, uuid: str, data: dict) -> Answer:
+        method = "AccountPayout"
+        missing = [
+            k for k in ("AccountID", "EndUserID", "MessageID", "Amount", "Currency") if not data.get(k)
+        ]
+        if missing:
+            return Answer.json(200, _error(uuid, method, f"ERROR_MISSING {missing}", self.private_key))
+        if data["AccountID"] not in self.accounts:
+            return Answer.json(200, _error(uuid, method, "ERROR_ACCOUNT_NOT_FOUND", self.private_key))
+        seen = next((o for o, d in self.payouts.items() if d["MessageID"] == data["MessageID"]), None)
+        orderid = seen or str(secrets.randbelow(9 * 10**9) + 10**9)
+        self.payouts[orderid] = data
+        return self._result(method, uuid, {"orderid": orderid, "result": "1"})
+
+    def _result(self, method: str, uuid: str, result: dict) -> Answer:
         return Answer.json(
             200,
             {
@@ -90,6 +113,43 @@ class TrustlySandbox(LoopbackSandbox):
 
     def order_for(self, message_id: str) -> str:
         return next(o for o, d in self.orders.items() if d.get("MessageID") == message_id)
+
+    def account(self, message_id: str, accountid: str, **fields) -> dict:
+        """A signed `account` notification naming the bank account (which payouts may use)."""
+        self.accounts.add(accountid)
+        attrs = {
+            "bank": "SEB",
+            "lastdigits": accountid[-4:],
+            "name": "Sven Svensson",
+            "clearinghouse": "SWEDEN",
+        }
+        data = self.data(message_id, accountid=accountid, verified="1", attributes=attrs, **fields)
+        for k in ("amount", "currency"):
+            data.pop(k)
+        return self.notification("account", data)
+
+    def payout_notification(self, message_id: str, method: str = "payoutconfirmation") -> dict:
+        """A signed notification about the payout of `message_id`: `payoutconfirmation`
+        (sent), or `credit` (Trustly could not pay it and returns the money)."""
+        orderid, payout = next((o, d) for o, d in self.payouts.items() if d["MessageID"] == message_id)
+        data = {
+            "orderid": orderid,
+            "messageid": message_id,
+            "notificationid": str(secrets.randbelow(9 * 10**9) + 10**9),
+            "enduserid": payout["EndUserID"],
+            "amount": payout["Amount"],
+            "currency": payout["Currency"],
+            "timestamp": "2026-11-26 10:00:00.000000+00",
+        }
+        return self.notification(method, data)
+
+    def send(self, notification: dict, url: str | None = None) -> tuple[int, bytes]:
+        """POST a notification to our NotificationURL like Trustly does (the demo)."""
+        message_id = notification["params"]["data"]["messageid"]
+        sent = [
+            d for d in [*self.orders.values(), *self.payouts.values()] if d.get("MessageID") == message_id
+        ]
+        return post(url or sent[-1]["NotificationURL"], self.body(notification), "application/json")
 
     def notification(self, method: str, data: dict, *, sign: bool = True, uuid: str | None = None) -> dict:
         uuid = uuid or str(uuidlib.uuid4())

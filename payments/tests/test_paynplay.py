@@ -14,7 +14,7 @@ from backoffice.models import AuditEvent
 from compliance import rg
 from compliance.models import KycProfile
 from compliance.registers import register_import
-from payments.models import Payment
+from payments.models import Payment, PayNPlaySession
 from players import national_id
 from players.models import Player
 from players.services import player_register
@@ -32,19 +32,30 @@ def start(client):
 
     _c, key = api_client_create(name="frontend")
 
-    def call(provider: str, jurisdiction: str = "FI", amount: str = "25.00", currency: str = "EUR") -> str:
+    def call(
+        provider: str,
+        jurisdiction: str = "FI",
+        amount: str = "25.00",
+        currency: str = "EUR",
+        limits: list[dict] | None = None,
+        expect: int = 201,
+    ):
+        body = {"provider": provider, "jurisdiction": jurisdiction, "amount": amount, "currency": currency}
+        if limits is not None:
+            body["limits"] = limits
         r = client.post(
             "/api/platform/v1/deposits/paynplay",
-            data=json.dumps(
-                {"provider": provider, "jurisdiction": jurisdiction, "amount": amount, "currency": currency}
-            ),
+            data=json.dumps(body),
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {key}",
         )
-        assert r.status_code == 201, r.content
-        return r.json()["reference"]
+        assert r.status_code == expect, r.content
+        return r.json()["reference"] if expect == 201 else r.json()["error"]
 
     return call
+
+
+SE_WEEK_500 = [{"kind": "deposit", "period": "week", "amount": "500.00"}]
 
 
 @pytest.fixture
@@ -187,7 +198,7 @@ def test_trustly_person_on_the_national_register_is_refused(start, trustly, trus
     register_import(
         register="spelpaus", file_name="s.csv", content=b"199001011234\n", actor=operators["compliance"]
     )
-    reference = start("trustly", jurisdiction="SE", amount="250.00", currency="SEK")
+    reference = start("trustly", jurisdiction="SE", amount="250.00", currency="SEK", limits=SE_WEEK_500)
     result = trustly_post(
         trustly.notification("kyc", trustly.kyc_data(reference, personid="SE199001011234", dob="1990-01-01"))
     )
@@ -279,3 +290,174 @@ def test_zimpler_under_age_is_answered_zero(start, zimpler, zimpler_kyc):
     zimpler.set_kyc(dep["id"], national_id=FI_ID, country="FI", date_of_birth=_minor_dob())
     assert zimpler_kyc(dep["id"]) == {"amount": "0.00"}
     assert Player.objects.count() == 0
+
+
+# --- the session, durable ------------------------------------------------------------------------------
+
+
+def test_the_session_is_a_row_and_survives_a_lost_cache(start, trustly, trustly_post):
+    from django.core.cache import cache
+
+    reference = start("trustly")
+    session = PayNPlaySession.objects.get(reference=reference)
+    assert (session.state, session.amount, session.currency, session.jurisdiction) == (
+        "started",
+        2500,
+        "EUR",
+        "FI",
+    )
+    assert session.provider_reference == trustly.order_for(reference) and session.redirect_url
+    cache.clear()
+    result = trustly_post(
+        trustly.notification(
+            "kyc", trustly.kyc_data(reference, personid="FI" + FI_ID, dob=_adult_dob(), country="FI")
+        )
+    )
+    assert result["data"] == {"status": "CONTINUE"}
+    session.refresh_from_db()
+    payment = Payment.objects.get(reference=reference)
+    assert (session.state, session.code, session.payment_id) == ("identified", "ok", payment.pk)
+    assert session.player_id == payment.player_id and session.identified_at is not None
+
+
+def test_an_expired_session_is_finished_and_kept_expired(start, trustly, trustly_post):
+    reference = start("trustly")
+    PayNPlaySession.objects.filter(reference=reference).update(expires_at=timezone.now())
+    result = trustly_post(
+        trustly.notification(
+            "kyc", trustly.kyc_data(reference, personid="FI" + FI_ID, dob=_adult_dob(), country="FI")
+        )
+    )
+    assert result["data"] == {"status": "FINISH"}
+    assert PayNPlaySession.objects.get(reference=reference).state == "expired"
+    assert Player.objects.count() == 0 and Payment.objects.count() == 0
+    assert AuditEvent.objects.get(action="payments.paynplay.identify").after["code"] == "session_expired"
+
+
+def test_a_refused_session_stays_refused_when_the_identity_comes_again(start, trustly, trustly_post):
+    reference = start("trustly")
+    minor = trustly.notification(
+        "kyc", trustly.kyc_data(reference, personid="FI" + FI_ID, dob=_minor_dob(), country="FI")
+    )
+    assert trustly_post(minor)["data"] == {"status": "FINISH"}
+    session = PayNPlaySession.objects.get(reference=reference)
+    assert (session.state, session.code, session.player_id) == ("refused", "underage", None)
+    # A second delivery, even claiming an adult, does not re-open the decision.
+    adult = trustly.notification(
+        "kyc", trustly.kyc_data(reference, personid="FI" + FI_ID, dob=_adult_dob(), country="FI")
+    )
+    assert trustly_post(adult)["data"] == {"status": "FINISH"}
+    assert Player.objects.count() == 0 and Payment.objects.count() == 0
+
+
+# --- limits at the start (SE: a deposit limit before the first deposit) --------------------------------
+
+
+def test_a_swedish_start_without_limits_is_refused_before_the_provider_is_called(start, trustly):
+    body = start("trustly", jurisdiction="SE", amount="250.00", currency="SEK", expect=400)
+    assert body["code"] == "limits_required" and body["field"] == "limits"
+    assert "SE requires a deposit limit" in body["message"]
+    assert trustly.orders == {} and PayNPlaySession.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("limit", "code", "field"),
+    [
+        ({"kind": "deposits", "period": "week", "amount": "500.00"}, "invalid_limit_kind", "limits[0].kind"),
+        (
+            {"kind": "deposit", "period": "year", "amount": "500.00"},
+            "invalid_limit_period",
+            "limits[0].period",
+        ),
+        (
+            {"kind": "deposit", "period": "week", "amount": "-1.00"},
+            "invalid_limit_amount",
+            "limits[0].amount",
+        ),
+        (
+            {"kind": "deposit", "period": "week", "amount": "5.001"},
+            "invalid_limit_amount",
+            "limits[0].amount",
+        ),
+        ({"kind": "session", "period": "day", "amount": "1.5"}, "invalid_limit_amount", "limits[0].amount"),
+    ],
+)
+def test_a_bad_limit_is_refused_with_its_field(start, trustly, limit, code, field):
+    body = start("trustly", jurisdiction="SE", amount="250.00", currency="SEK", limits=[limit], expect=400)
+    assert (body["code"], body["field"]) == (code, field)
+    assert trustly.orders == {}
+
+
+def test_the_same_limit_twice_is_refused(start, trustly):
+    body = start(
+        "trustly", jurisdiction="SE", amount="250.00", currency="SEK", limits=SE_WEEK_500 * 2, expect=400
+    )
+    assert (body["code"], body["field"]) == ("duplicate_limit", "limits[1]")
+
+
+def test_a_new_swedish_player_gets_the_limits_before_the_deposit_gate(start, trustly, trustly_post):
+    limits = [*SE_WEEK_500, {"kind": "deposit", "period": "day", "amount": "300.00"}]
+    reference = start("trustly", jurisdiction="SE", amount="250.00", currency="SEK", limits=limits)
+    result = trustly_post(
+        trustly.notification("kyc", trustly.kyc_data(reference, personid="SE198001011234", dob="1980-01-01"))
+    )
+    assert result["data"] == {"status": "CONTINUE"}
+    player = Player.objects.get()
+    assert (player.jurisdiction, player.currency, player.registration_channel) == ("SE", "SEK", "pay_n_play")
+    assert {(lim.kind, lim.period, lim.amount) for lim in rg.limits_in_force(player)} == {
+        ("deposit", "week", 50000),
+        ("deposit", "day", 30000),
+    }
+    assert AuditEvent.objects.filter(action="compliance.limit.set", target_id=str(player.pk)).count() == 2
+    p = Payment.objects.get(reference=reference)
+    assert (p.player_id, p.amount, p.currency) == (player.pk, 25000, "SEK")
+    assert "2 limit(s) set" in p.events.get().note
+
+    trustly_post(trustly.notification("credit", trustly.data(reference)))
+    assert player_balances(player)["cash"] == 25000
+    assert ledger_check().ok
+
+
+def test_a_swedish_trustly_deposit_above_the_new_limit_is_finished(start, trustly, trustly_post):
+    limits = [{"kind": "deposit", "period": "day", "amount": "100.00"}]
+    reference = start("trustly", jurisdiction="SE", amount="250.00", currency="SEK", limits=limits)
+    result = trustly_post(
+        trustly.notification("kyc", trustly.kyc_data(reference, personid="SE198001011234", dob="1980-01-01"))
+    )
+    # Trustly's amount is fixed at the start: the limit must leave room for all of it.
+    assert result["data"] == {"status": "FINISH"} and Payment.objects.count() == 0
+    session = PayNPlaySession.objects.get(reference=reference)
+    assert (session.state, session.code) == ("refused", "deposit_limit_reached")
+    assert session.player is not None and rg.limits_in_force(session.player)[0].amount == 10000
+
+
+def test_a_swedish_zimpler_deposit_is_reduced_to_the_new_limit(start, zimpler, zimpler_kyc):
+    limits = [{"kind": "deposit", "period": "week", "amount": "100.00"}]
+    dep = zimpler.by_ref(start("zimpler", jurisdiction="SE", amount="250.00", currency="SEK", limits=limits))
+    zimpler.set_kyc(dep["id"], national_id="19800101-1234", country="SE")
+    assert zimpler_kyc(dep["id"]) == {"amount": "100.00"}
+    assert Payment.objects.get().amount == 10000
+
+
+def test_a_known_players_limits_are_only_tightened_from_a_pay_n_play_start(start, trustly, trustly_post):
+    known = _known()
+    rg.limit_set(player_id=known.pk, kind="deposit", period="week", amount=20000, actor=None, source="t")
+    rg.limit_set(player_id=known.pk, kind="deposit", period="month", amount=50000, actor=None, source="t")
+    limits = [
+        {"kind": "deposit", "period": "week", "amount": "500.00"},  # higher: not through a deposit page
+        {"kind": "deposit", "period": "month", "amount": "400.00"},  # lower: at once
+        {"kind": "loss", "period": "day", "amount": "50.00"},  # new: at once
+    ]
+    reference = start("trustly", limits=limits)
+    result = trustly_post(
+        trustly.notification(
+            "kyc", trustly.kyc_data(reference, personid="FI" + FI_ID, dob=_adult_dob(), country="FI")
+        )
+    )
+    assert result["data"] == {"status": "CONTINUE"}
+    assert {(lim.kind, lim.period, lim.amount) for lim in rg.limits_in_force(known)} == {
+        ("deposit", "week", 20000),
+        ("deposit", "month", 40000),
+        ("loss", "day", 5000),
+    }
+    assert rg.limits_pending(known) == []
