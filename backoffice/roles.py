@@ -128,6 +128,14 @@ _RG_READ = {
 _REGISTERS = {"compliance.view_nationalregisterimport", "compliance.add_nationalregisterimport"}
 # Support, compliance and risk set limits and exclusions for a player who asks.
 _RG_SET = {"compliance.add_playerlimit", "compliance.add_exclusion"}
+# Sanctions and PEP screening: compliance works the matches and screens names ad hoc;
+# administrators see the list versions (imports are a command or a deploy step).
+_SCREENING_READ = {
+    "compliance.view_watchlistversion",
+    "compliance.view_watchlistentry",
+    "compliance.view_screeningmatch",
+}
+_SCREENING_WORK = _SCREENING_READ | {"compliance.decide_screening_match", "compliance.screen_name"}
 _COMPLIANCE: dict[str, set[str]] = {
     SUPPORT: _RULES_READ | _KYC_LEVEL | _RG_READ | _RG_SET,
     COMPLIANCE: _RULES_READ
@@ -135,6 +143,7 @@ _COMPLIANCE: dict[str, set[str]] = {
     | _RG_READ
     | _RG_SET
     | _REGISTERS
+    | _SCREENING_WORK
     | {"compliance.work_rg_alert"}
     | {"compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
     FINANCE: _RULES_READ | _KYC_LEVEL,
@@ -143,7 +152,7 @@ _COMPLIANCE: dict[str, set[str]] = {
     ADMINISTRATOR: _RULES_READ
     | _KYC_LEVEL
     | _RG_READ
-    | {"compliance.view_nationalregisterimport"}
+    | {"compliance.view_nationalregisterimport", "compliance.view_watchlistversion"}
     | {"compliance.view_kycdocument", "compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
 }
 for _role, _perms in _COMPLIANCE.items():

@@ -300,7 +300,7 @@ PAYZ_PAYMENT_PAGE_ID = env("PAYZ_PAYMENT_PAGE_ID", default="") or "1000"
 # Our public base URL: providers that take a notification URL per request (Trustly,
 # Zimpler, Nuvei, Payz) get <this>/webhooks/<provider>/.
 PAYMENTS_WEBHOOK_BASE_URL = env("PAYMENTS_WEBHOOK_BASE_URL", default="") or "http://127.0.0.1:8000"
-# How long an anonymous Pay N Play deposit waits for the bank identity (held in the cache).
+# How long an anonymous Pay N Play deposit (a PayNPlaySession row) waits for the bank identity.
 PAYNPLAY_SESSION_TTL_SECONDS = env.int("PAYNPLAY_SESSION_TTL_SECONDS", default=2 * 3600)
 # Where the provider sends the player back after paying (the casino front end).
 PAYMENTS_RETURN_URL = env("PAYMENTS_RETURN_URL", default="") or "http://localhost:3000/cashier/return"
@@ -344,3 +344,15 @@ UNFOLD = {
         ]
     },
 }
+
+# --- Sanctions and PEP screening (docs/compliance.md) ------------------------------------
+# Scores are 0-100: the name score, plus a bonus for a matching date of birth or country,
+# minus a penalty for a mismatch. At or above REVIEW a match goes to the review queue; at
+# or above CONFIRM it is "strong", and a strong sanctions match holds the player until
+# an officer decides.
+SCREENING_REVIEW_THRESHOLD = env.float("SCREENING_REVIEW_THRESHOLD", default=85.0)
+SCREENING_CONFIRM_THRESHOLD = env.float("SCREENING_CONFIRM_THRESHOLD", default=95.0)
+SCREENING_DOB_BONUS = env.float("SCREENING_DOB_BONUS", default=10.0)
+SCREENING_DOB_PENALTY = env.float("SCREENING_DOB_PENALTY", default=15.0)
+SCREENING_COUNTRY_BONUS = env.float("SCREENING_COUNTRY_BONUS", default=5.0)
+SCREENING_COUNTRY_PENALTY = env.float("SCREENING_COUNTRY_PENALTY", default=5.0)

@@ -52,6 +52,32 @@ def _status(player: Player, *, allow_suspended: bool = False) -> Decision:
     return OK
 
 
+def _screening_hold(player: Player) -> Decision:
+    """A confirmed sanctions match freezes the player (an asset freeze: no play, no money
+    in or out); a strong sanctions match still open holds the same until an officer
+    decides. One EXISTS-like read on a partial index (only frozen rows are in it)."""
+    from .models import ScreeningMatch
+
+    hold = (
+        ScreeningMatch.objects.filter(player_id=player.pk, freezes=True)
+        .order_by("status")  # "confirmed" before "open"
+        .values_list("status", "watchlist", "external_id")[:1]
+    )
+    for status, watchlist, external_id in hold:
+        if status == ScreeningMatch.Status.CONFIRMED:
+            return _refuse(
+                "sanctions_match",
+                f"Frozen: confirmed match on the {watchlist.upper()} sanctions list (entry {external_id}). "
+                "Compliance handles this account.",
+            )
+        return _refuse(
+            "sanctions_review",
+            f"Held: a likely match on the {watchlist.upper()} sanctions list (entry {external_id}) waits "
+            "for compliance review.",
+        )
+    return OK
+
+
 def _exclusion(player: Player, at: datetime) -> Decision:
     ex = rg.exclusion_in_force(player, at)
     if ex is None:
@@ -197,14 +223,12 @@ def _mandatory_limits(player: Player, at: datetime, in_force: list[PlayerLimit])
 
 def can_login_to_play(player: Player, at: datetime | None = None) -> Decision:
     at = at or timezone.now()
-    for d in (
-        _status(player),
-        _exclusion(player, at),
-        _register(player.jurisdiction, None, "play", player.national_id_hash),
-    ):
-        if not d:
-            return d
-    return OK
+    return _first_refusal(
+        lambda: _status(player),
+        lambda: _exclusion(player, at),
+        lambda: _register(player.jurisdiction, None, "play", player.national_id_hash),
+        lambda: _screening_hold(player),
+    )
 
 
 def _first_refusal(*checks) -> Decision:
@@ -223,6 +247,7 @@ def can_deposit(player: Player, amount: int, at: datetime | None = None) -> Deci
         lambda: _status(player),
         lambda: _exclusion(player, at),
         lambda: _kyc_before_play(player, at),
+        lambda: _screening_hold(player),
         lambda: _mandatory_limits(player, at, in_force),
         lambda: _check_limits(
             player,
@@ -240,7 +265,10 @@ def can_wager(
 ) -> Decision:
     at = at or timezone.now()
     d = _first_refusal(
-        lambda: _status(player), lambda: _exclusion(player, at), lambda: _kyc_before_play(player, at)
+        lambda: _status(player),
+        lambda: _exclusion(player, at),
+        lambda: _kyc_before_play(player, at),
+        lambda: _screening_hold(player),
     )
     if not d:
         return d
@@ -277,7 +305,11 @@ def can_wager(
 
 def can_withdraw(player: Player, at: datetime | None = None) -> Decision:
     """Excluded and suspended players may withdraw (their money is theirs); closed and
-    blocked accounts go through compliance. KYC and AML holds join here when they exist."""
+    blocked accounts go through compliance. KYC and AML holds join here when they exist.
+    A sanctions freeze holds even a closed account's payout."""
+    d = _screening_hold(player)
+    if not d:
+        return d
     d = _status(player, allow_suspended=True)
     if not d and player.status != Player.Status.CLOSED:  # a closed account may still be paid out
         return d
@@ -297,7 +329,7 @@ def can_withdraw(player: Player, at: datetime | None = None) -> Decision:
 
 def can_receive_bonus(player: Player, at: datetime | None = None) -> Decision:
     at = at or timezone.now()
-    for d in (_status(player), _exclusion(player, at)):
+    for d in (_status(player), _exclusion(player, at), _screening_hold(player)):
         if not d:
             return d
     rule = rule_get(jurisdiction=player.jurisdiction, key="bonus_first_play_only", at=at)

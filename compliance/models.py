@@ -356,3 +356,12 @@ class RgInteraction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.created_at:%Y-%m-%d}: {self.get_outcome_display()}"
+
+
+from .screening.models import (  # noqa: E402,F401  (screening's models belong to this app)
+    ScreeningMatch,
+    WatchList,
+    WatchlistEntry,
+    WatchlistToken,
+    WatchlistVersion,
+)

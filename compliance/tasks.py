@@ -25,3 +25,11 @@ def markers_scan_task() -> dict:
 def cdd_check_recent_task() -> int:
     """Players whose deposits crossed the CDD threshold get their KYC requirement."""
     return kyc.cdd_check_recent()
+
+
+@shared_task(name="compliance.screening_rescreen", acks_late=True)
+def screening_rescreen_task(version_id: int | None = None) -> dict:
+    """Re-screen every player when a new watch-list version arrives."""
+    from .screening.services import screening_rescreen
+
+    return screening_rescreen(version_id=version_id)

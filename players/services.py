@@ -107,6 +107,18 @@ def _audit_value(field: str, player: Player):
     return value.isoformat() if isinstance(value, date) else value
 
 
+# A change of any of these re-screens the player against the sanctions and PEP lists.
+SCREENED_FIELDS = {"first_name", "last_name", "date_of_birth", "nationality", "country"}
+
+
+def _screen(player: Player) -> None:
+    # Inline, in this transaction: two indexed queries when nobody on the lists shares a
+    # name token, and a strong sanctions match holds the player before a first deposit.
+    from compliance.screening.services import player_screen
+
+    player_screen(player_id=player.pk)
+
+
 def _ensure_wallet_accounts(player: Player) -> None:
     # wallet sits above players (it imports players.models): imported here, not at the top.
     from wallet.services import player_accounts_ensure
@@ -177,6 +189,7 @@ def player_register(
         },
     )
     _ensure_wallet_accounts(player)
+    _screen(player)
     return player
 
 
@@ -220,6 +233,8 @@ def player_update(
     if dirty:
         player.search_text = player.build_search_text()
         _save_unique(player, update_fields=[*dirty, "search_text"])
+        if SCREENED_FIELDS & set(dirty):
+            _screen(player)
     source = consent_source or actor_label or (actor.email if actor is not None else "system")
     c_before, c_after = _set_consents(player, consents or {}, source)
     before.update(c_before)

@@ -55,6 +55,27 @@ def _rg_alert(player):
     )
 
 
+def _screening_match(player):
+    from compliance.models import ScreeningMatch, WatchlistEntry, WatchlistVersion
+
+    version = WatchlistVersion.objects.create(
+        watchlist="un", source_format="un-xml", file_names="x", sha256="0"
+    )
+    entry = WatchlistEntry.objects.create(
+        version=version, watchlist="un", external_id="QDi.000", kind="individual", name="Sample Player"
+    )
+    return ScreeningMatch.objects.create(
+        player=player,
+        watchlist="un",
+        external_id="QDi.000",
+        entry=entry,
+        screened_name="Sample Player",
+        matched_name="Sample Player",
+        score=90,
+        band="review",
+    )
+
+
 def _api_client():
     from backoffice.apiclients import api_client_create
 
@@ -156,6 +177,7 @@ def _samples(operators) -> dict:
         "kyc_document": _kyc_document(player).pk,
         "exclusion": _exclusion(player).pk,
         "rg_alert": _rg_alert(player).pk,
+        "screening_match": _screening_match(player).pk,
         "api_client": _api_client().pk,
         "game_provider": (provider := _game_provider()).pk,
         "round": _round(player, provider).pk,
