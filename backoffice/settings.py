@@ -297,6 +297,7 @@ NUVEI_MERCHANT_ID = env("NUVEI_MERCHANT_ID", default="") or "pitboss-test"
 NUVEI_MERCHANT_SITE_ID = env("NUVEI_MERCHANT_SITE_ID", default="") or "100000"
 PAYZ_MERCHANT_ACCOUNT_NUMBER = env("PAYZ_MERCHANT_ACCOUNT_NUMBER", default="") or "100000"
 PAYZ_PAYMENT_PAGE_ID = env("PAYZ_PAYMENT_PAGE_ID", default="") or "1000"
+PAYZ_MERCHANT_ID = env("PAYZ_MERCHANT_ID", default="") or "1000"  # the SOAP Payout's MerchantID [I]
 # Our public base URL: providers that take a notification URL per request (Trustly,
 # Zimpler, Nuvei, Payz) get <this>/webhooks/<provider>/.
 PAYMENTS_WEBHOOK_BASE_URL = env("PAYMENTS_WEBHOOK_BASE_URL", default="") or "http://127.0.0.1:8000"

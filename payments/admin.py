@@ -21,7 +21,7 @@ from backoffice.views import ReadOnlyAdminMixin, admin_context
 from players.tabs import PlayerTab, register_tab
 
 from . import selectors
-from .models import Notification, Payment, PaymentEvent, PaymentMethod
+from .models import Notification, Payment, PaymentEvent, PaymentMethod, PayNPlaySession
 from .notifications import notification_replay
 
 STATE_LABELS = {
@@ -320,6 +320,68 @@ class PaymentMethodAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return format_html('<a class="font-semibold text-red-600" href="{}">{}</a>', url, obj.shared_with)
 
 
+@admin.register(PayNPlaySession)
+class PayNPlaySessionAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """Anonymous Pay N Play deposits and what became of them (read-only: the bank identity,
+    the expiry task and the provider's answer are what move them)."""
+
+    list_display = [
+        "reference",
+        "provider",
+        "jurisdiction",
+        "amount_col",
+        "state_col",
+        "code",
+        "created_at",
+        "expires_at",
+        "player_public_id",
+        "payment_reference",
+    ]
+    list_filter = ["state", "provider", "jurisdiction"]
+    search_fields = ["=reference", "=provider_reference", "=player__public_id"]
+    search_help_text = "Our reference, the provider's reference or the player's public id (exact)."
+    list_select_related = ["player", "payment"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = [
+        "reference",
+        "provider",
+        "provider_reference",
+        "jurisdiction",
+        "amount",
+        "currency",
+        "limits",
+        "state",
+        "code",
+        "created_at",
+        "expires_at",
+        "identified_at",
+        "player",
+        "payment",
+    ]
+    readonly_fields = fields
+
+    @display(description="Amount", ordering="amount")
+    def amount_col(self, obj):
+        return format_minor(obj.amount, obj.currency)
+
+    @display(
+        description="State",
+        ordering="state",
+        label={"identified": "success", "refused": "danger", "failed": "danger", "expired": "warning"},
+    )
+    def state_col(self, obj):
+        return obj.state
+
+    @display(description="Player", ordering="player__public_id")
+    def player_public_id(self, obj):
+        return obj.player.public_id if obj.player_id else "-"
+
+    @display(description="Payment")
+    def payment_reference(self, obj):
+        return obj.payment.reference if obj.payment_id else "-"
+
+
 # --- console views, navigation, the player tab ----------------------------------------------------
 
 console.register_view(
@@ -348,6 +410,14 @@ for item in [
         "payments.view_paymentmethod",
         "credit_card",
         30,
+    ),
+    N(
+        "Payments",
+        "Pay N Play sessions",
+        "admin:payments_paynplaysession_changelist",
+        "payments.view_paynplaysession",
+        "login",
+        35,
     ),
 ]:
     console.register_nav(item)

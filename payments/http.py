@@ -110,3 +110,25 @@ def post_form(
     except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
         logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
         raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc
+
+
+def post_xml(
+    url: str, xml: str, *, headers: dict[str, str] | None = None, timeout: float | None = None
+) -> Response:
+    """POST an XML document (Payz's SOAP MerchantAPIService)."""
+    _check_host(url)
+    req = urllib.request.Request(
+        url,
+        data=xml.encode("utf-8"),
+        method="POST",
+        headers={"Content-Type": "text/xml; charset=utf-8", **(headers or {})},
+    )
+    timeout = timeout or getattr(settings, "PAYMENTS_HTTP_TIMEOUT_SECONDS", 10)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - host checked above
+            return Response(r.status, r.read())
+    except urllib.error.HTTPError as exc:
+        return Response(exc.code, exc.read())
+    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
+        logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
+        raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc

@@ -522,3 +522,30 @@ def _new_payment(
         player=player,
         payment=payment,
     )
+
+
+def paynplay_sessions_expire(*, now=None, batch: int = 500) -> int:
+    """Mark `started` sessions past their expiry `expired` (code `session_expired`); how many.
+    Rows are locked FOR UPDATE SKIP LOCKED: a session paynplay_identify holds is left to
+    it (it expires the session itself, or identifies it), so a session gets one decision.
+    One audit event per expired session (`payments.paynplay.expire`, actor system)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            PayNPlaySession.objects.select_for_update(skip_locked=True)
+            .filter(state=PayNPlaySession.State.STARTED, expires_at__lte=now)
+            .order_by("id")[:batch]
+        )
+        for session in due:
+            session.state, session.code = PayNPlaySession.State.EXPIRED, "session_expired"
+            session.save(update_fields=["state", "code"])
+            audit.record(
+                actor=None,
+                actor_label="payments: pay n play expiry",
+                action="payments.paynplay.expire",
+                target=session,
+                before={"state": PayNPlaySession.State.STARTED},
+                after={"state": session.state, "code": session.code},
+                note=f"no bank identity by {session.expires_at.isoformat()}",
+            )
+    return len(due)

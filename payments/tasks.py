@@ -9,3 +9,11 @@ def withdrawal_payout_send_task(payment_id: int) -> str:
     from .withdrawals import withdrawal_payout_send
 
     return withdrawal_payout_send(payment_id=payment_id).state
+
+
+@shared_task(name="payments.paynplay_sessions_expire", acks_late=True)
+def paynplay_sessions_expire_task() -> int:
+    """Beat, every 15 minutes: close Pay N Play sessions nobody identified in time."""
+    from .paynplay import paynplay_sessions_expire
+
+    return paynplay_sessions_expire()

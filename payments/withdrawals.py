@@ -556,8 +556,13 @@ def _settle(payment: Payment) -> Transaction:
 
 
 # A provider's deposit-shaped event that means something else on a payout: Trustly returns
-# a payout it could not pay with a `credit` on the payout's messageid.
-_ON_A_PAYOUT = {(Provider.TRUSTLY, EventType.SUCCEEDED): EventType.PAYOUT_FAILED}
+# a payout it could not pay with a `credit` on the payout's messageid; Payz confirms a
+# payout with the status notification on its TxID (Status 4 paid, 3 failed) [I].
+_ON_A_PAYOUT = {
+    (Provider.TRUSTLY, EventType.SUCCEEDED): EventType.PAYOUT_FAILED,
+    (Provider.PAYZ, EventType.SUCCEEDED): EventType.PAYOUT_PAID,
+    (Provider.PAYZ, EventType.FAILED): EventType.PAYOUT_FAILED,
+}
 
 
 def withdrawal_apply_event(*, payment: Payment, event: ProviderEvent, notification: Notification) -> Applied:
@@ -570,6 +575,8 @@ def withdrawal_apply_event(*, payment: Payment, event: ProviderEvent, notificati
             event, type=meaning, reason=event.reason or f"{notification.provider}: payout returned"
         )
     state, kind, src = payment.state, event.type, SRC.NOTIFICATION
+    if kind == EventType.PENDING:  # the provider is still working on it (Payz Status 1, 2)
+        return _noop(payment, "payout in progress at the provider")
     if kind not in (EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED):
         return _noop(payment, f"{kind} for a withdrawal: not applicable", flagged=True)
     if event.amount is not None and event.amount != payment.amount:

@@ -11,9 +11,16 @@ responseTimeStamp + PPP_TransactionID + Status + productId, over the raw posted 
   failed, PENDING -> pending, CANCELED -> cancelled; Credit (a refund) APPROVED -> refund;
   Void APPROVED -> cancellation; Chargeback -> chargeback. Our reference is
   clientUniqueId (merchant_unique_id in older DMNs); answered HTTP 200 "OK";
-- withdrawal DMNs (a wdRequestId, no advanceResponseChecksum) belong to the withdrawal
-  flow: stored, flagged, answered Postpone so nothing is paid before finance decides.
-  `withdrawal_dmn_answer` phrases Approve / Decline / Postpone for that flow."""
+- payouts (our reading of the Withdrawal API [I]): `withdrawal/submitRequest.do`
+  {merchantWDRequestId = merchantUniqueId = our reference, userTokenId, userPMId = the
+  UPO of the player's newest approved Nuvei deposit, amount, currency, notificationUrl,
+  checksum} -> wdRequestId;
+- withdrawal DMNs (a wdRequestId): checksummed with `checksum` = sha256 of the posted
+  `name=value` pairs joined by `&` then the secret [I]. A signed `Pending` request that is
+  ours (an approved or sent withdrawal, same amount and currency) is answered Approve,
+  another Postpone and flagged; `Approved` with its order `Settled` -> PAYOUT_PAID,
+  `Declined` / `Cancelled` -> PAYOUT_FAILED. No checksum: stored, flagged, Postpone (nothing
+  is paid on an unsigned DMN); a wrong checksum: refused (401)."""
 
 import hashlib
 import hmac
@@ -31,6 +38,7 @@ from .base import (
     EventType,
     MalformedNotification,
     Parsed,
+    PayoutRefused,
     ProviderAdapter,
     ProviderError,
     ProviderEvent,
@@ -62,12 +70,65 @@ def request_checksum(*values: str, secret: str) -> str:
 WITHDRAWAL_ANSWERS = ("Approve", "Decline", "Postpone")
 
 
+WITHDRAWAL_DMN_PAID = "Approved"  # wdRequestStatus, with wdOrderStatus Settled [I]
+WITHDRAWAL_DMN_FAILED = ("Declined", "Cancelled")
+
+
+def withdrawal_dmn_checksum(pairs: list[tuple[str, str]], secret: str) -> str:
+    """sha256 of the posted pairs (without `checksum`), `name=value` joined by `&`, then the
+    secret [I: a third-party AsyncAPI description, not Nuvei's own docs]."""
+    text = "&".join(f"{k}={v}" for k, v in pairs if k != "checksum") + secret
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def withdrawal_dmn_answer(action: str) -> HttpResponse:
     """Our answer to a withdrawal DMN: Approve, Decline or Postpone (a postponed request is
     decided later through the API's approveRequest / declineRequest)."""
     if action not in WITHDRAWAL_ANSWERS:
         raise ValueError(f"a withdrawal DMN is answered {', '.join(WITHDRAWAL_ANSWERS)}, not {action!r}")
     return HttpResponse(f"action={action}", content_type="text/plain")
+
+
+def _ours_to_approve(reference: str, amount: int, currency: str) -> str:
+    """Why a pending withdrawal request must not be approved; "" when it is ours."""
+    from ..models import Payment
+
+    payment = Payment.objects.filter(reference=reference, provider="nuvei").first()
+    if payment is None or payment.kind != Payment.Kind.WITHDRAWAL:
+        return "no withdrawal of ours has this reference"
+    if payment.state not in (Payment.State.APPROVED, Payment.State.SENT):
+        return f"our withdrawal is {payment.state}"
+    if (amount, currency) != (payment.amount, payment.currency):
+        return "its amount or currency differs from ours"
+    return ""
+
+
+def payout_upo(payment) -> str:
+    """The UPO (userPaymentOptionId) of the player's newest verified, approved Nuvei deposit
+    DMN: the payout goes back where the money came from (closed loop). "" when none."""
+    from ..models import Notification
+
+    rows = (
+        Notification.objects.filter(
+            provider="nuvei",
+            verdict="valid",
+            payment__player_id=payment.player_id,
+            payment__kind="deposit",
+            body__contains="userPaymentOptionId",
+        )
+        .order_by("-received_at", "-id")
+        .values_list("body", flat=True)[:50]
+    )
+    for body in rows:
+        try:
+            fields = dict(parse_qsl(body, keep_blank_values=True))
+        except ValueError:
+            continue
+        if fields.get("Status") == "APPROVED" and fields.get("transactionType", "Sale") in _SALE_TYPES:
+            upo = fields.get("userPaymentOptionId", "")
+            if upo:
+                return upo
+    return ""
 
 
 # --- payment DMNs --------------------------------------------------------------------------------------
@@ -154,12 +215,7 @@ class NuveiAdapter(ProviderAdapter):
         if "advanceResponseChecksum" not in fields and (
             fields.get("wdRequestId") or fields.get("wd_request_id")
         ):
-            wd = fields.get("wdRequestId") or fields.get("wd_request_id")
-            return Parsed(
-                Verdict.UNSIGNED,
-                ignored=[(f"withdrawal DMN for request {wd}: postponed for the withdrawal flow", True)],
-                reply={"withdrawal": "Postpone"},
-            )
+            return self._withdrawal_dmn(body, fields)
         missing = [f for f in (*_REQUIRED, "advanceResponseChecksum") if not fields.get(f)]
         if missing:
             raise MalformedNotification(f"DMN lacks {', '.join(missing)}")
@@ -193,6 +249,105 @@ class NuveiAdapter(ProviderAdapter):
                 )
             ],
         )
+
+    def _withdrawal_dmn(self, body: bytes, fields: dict[str, str]) -> Parsed:
+        wd = fields.get("wdRequestId") or fields.get("wd_request_id")
+        given = fields.get("checksum", "").lower()
+        if not given:
+            return Parsed(
+                Verdict.UNSIGNED,
+                ignored=[(f"withdrawal DMN for request {wd} without a checksum: postponed", True)],
+                reply={"withdrawal": "Postpone"},
+            )
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        expected = withdrawal_dmn_checksum(pairs, self.secret)
+        if not hmac.compare_digest(expected.encode(), given.encode("utf-8")):
+            return Parsed(Verdict.INVALID, detail=f"withdrawal DMN checksum refused (request {wd})")
+        reference = fields.get("merchantUniqueId") or fields.get("merchantWDRequestId") or ""
+        status, order = fields.get("wdRequestStatus", ""), fields.get("wdOrderStatus", "")
+        amount, currency = fields.get("amount", ""), fields.get("currency", "")
+        if not (reference and status and amount and currency):
+            raise MalformedNotification(
+                "withdrawal DMN lacks merchantUniqueId, wdRequestStatus, amount or currency"
+            )
+        label = f"withdrawal request {wd} {status}{'/' + order if order else ''} for {reference}"
+        if status == "Pending":
+            why = _ours_to_approve(reference, to_minor(amount, currency), currency)
+            if why:
+                return Parsed(
+                    Verdict.VALID,
+                    ignored=[(f"{label}: postponed, {why}", True)],
+                    reply={"withdrawal": "Postpone"},
+                )
+            return Parsed(
+                Verdict.VALID, ignored=[(f"{label}: approved", False)], reply={"withdrawal": "Approve"}
+            )
+        if status == WITHDRAWAL_DMN_PAID and order == "Settled":
+            kind = EventType.PAYOUT_PAID
+        elif status in WITHDRAWAL_DMN_FAILED:
+            kind = EventType.PAYOUT_FAILED
+        else:
+            return Parsed(Verdict.VALID, ignored=[(label, False)])
+        event = ProviderEvent(
+            payment_reference=reference,
+            provider_reference=str(wd),
+            type=kind,
+            amount=to_minor(amount, currency),
+            currency=currency,
+            notification_id=f"nuvei:wd:{wd}:{status}:{order}",
+            method="nuvei",
+            reason=(fields.get("reason") or fields.get("Reason") or "")[:300],
+        )
+        return Parsed(Verdict.VALID, events=[event])
+
+    def send_payout(self, payment) -> str:
+        """`withdrawal/submitRequest.do` [I]; Nuvei's wdRequestId. Our reference is the
+        merchantWDRequestId, so a repeated send names the same request."""
+        upo = payout_upo(payment)
+        if not upo:
+            raise PayoutRefused(
+                "no Nuvei payment option (UPO) is known for this player (no approved Nuvei deposit)"
+            )
+        merchant, site = settings.NUVEI_MERCHANT_ID, settings.NUVEI_MERCHANT_SITE_ID
+        amount = decimal(payment.amount, payment.currency)
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        user = payment.player.public_id
+        body = {
+            "merchantId": merchant,
+            "merchantSiteId": site,
+            "userTokenId": user,
+            "merchantWDRequestId": payment.reference,
+            "merchantUniqueId": payment.reference,
+            "userPMId": upo,
+            "amount": amount,
+            "currency": payment.currency,
+            "notificationUrl": webhook_url(self.code),
+            "timeStamp": stamp,
+            "checksum": request_checksum(
+                merchant,
+                site,
+                user,
+                amount,
+                payment.currency,
+                upo,
+                payment.reference,
+                stamp,
+                secret=self.secret,
+            ),
+        }
+        base = settings.NUVEI_API_BASE_URL.rstrip("/") + "/"
+        r = http.post_json(urljoin(base, "withdrawal/submitRequest.do"), body)
+        try:
+            data = r.json() or {}
+        except ValueError:
+            raise ProviderError(f"Nuvei submitRequest answered HTTP {r.status}, not JSON") from None
+        if r.status >= 500 or r.status in (408, 429):
+            raise ProviderError(f"Nuvei submitRequest answered HTTP {r.status}")
+        if data.get("status") != "SUCCESS" or not data.get("wdRequestId"):
+            raise PayoutRefused(
+                f"Nuvei refused the withdrawal: {data.get('reason') or data.get('errCode') or r.status}"
+            )
+        return str(data["wdRequestId"])
 
     def acknowledge(self, ack: Ack, parsed: Parsed | None = None) -> HttpResponse:
         if ack == Ack.ACCEPTED:

@@ -13,7 +13,15 @@ is verified and answered with our checksummed SVSPurchaseStatusNotificationRespo
 Status 4 is a successful payment waiting for our confirmation: credited and answered
 Confirmed; 1 and 2 are in progress (pending, answered OK); 3 with a non-zero Result.Code
 is a failure (answered OK); 5 is recorded for an operator (its meaning is not in the
-specification we have)."""
+specification we have).
+
+Payouts (the old ecoPayz specification's SOAP `MerchantAPIService.asmx` `Payout`; whether
+Payz still serves it is unconfirmed [I]): MerchantID, MerchantPassword,
+MerchantAccountNumber, ClientAccountNumber (the player's Payz account, from their newest
+verified Status 4 deposit notification), Amount in minor units, TxID = our reference,
+Currency. ErrorCode 0 -> sent with the SvsTxID; another code -> refused. Its confirmation
+is our reading [I]: a checksummed status notification on the payout's TxID (Status 4 ->
+paid, 3 with an error code -> failed; payments.withdrawals maps them)."""
 
 import hashlib
 import hmac
@@ -25,13 +33,16 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 from django.http import HttpResponse
 
+from .. import http
 from .base import (
     Ack,
     DepositStart,
     EventType,
     MalformedNotification,
     Parsed,
+    PayoutRefused,
     ProviderAdapter,
+    ProviderError,
     ProviderEvent,
     Verdict,
 )
@@ -139,6 +150,50 @@ def parse_notification(body: bytes) -> tuple[str, ElementTree.Element]:
     return xml, root
 
 
+PAYOUT_PATH = "/services/MerchantAPIService.asmx"  # [I]
+_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def payout_xml(fields: dict[str, str]) -> str:
+    body = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
+    return (
+        f'{_XML_DECL}<soap:Envelope xmlns:soap="{_SOAP}"><soap:Body>'
+        f'<Payout xmlns="http://www.ecocard.com/merchantAPI/">{body}</Payout></soap:Body></soap:Envelope>'
+    )
+
+
+def soap_values(xml: bytes | str) -> dict[str, str]:
+    """Every leaf element's text by local name (namespaces dropped); refuses DTDs."""
+    text = xml.decode("utf-8", "replace") if isinstance(xml, bytes) else xml
+    if _FORBIDDEN_XML.search(text):
+        raise ValueError("XML with a DOCTYPE or ENTITY")
+    root = ElementTree.fromstring(text.encode("utf-8"))
+    return {el.tag.rsplit("}", 1)[-1]: (el.text or "").strip() for el in root.iter() if len(el) == 0}
+
+
+def payout_account(payment) -> str:
+    """The player's Payz account (SVSCustomerAccount) from their newest verified Status 4
+    deposit notification: the payout goes back to the wallet that paid (closed loop)."""
+    from ..models import Notification
+
+    rows = (
+        Notification.objects.filter(
+            provider="payz", verdict="valid", payment__player_id=payment.player_id, payment__kind="deposit"
+        )
+        .order_by("-received_at", "-id")
+        .values_list("body", flat=True)[:50]
+    )
+    for body in rows:
+        try:
+            _xml, root = parse_notification(body.encode("utf-8"))
+        except MalformedNotification:
+            continue
+        account = _text(root, "StatusReport/SVSTransaction/SVSCustomerAccount")
+        if _text(root, "StatusReport/Status") == "4" and account:
+            return account
+    return ""
+
+
 class PayzAdapter(ProviderAdapter):
     code = "payz"
     name = "Payz"
@@ -157,6 +212,38 @@ class PayzAdapter(ProviderAdapter):
         )
         url = settings.PAYZ_API_BASE_URL.rstrip("/") + PAGE_PATH + "?" + urlencode(fields)
         return DepositStart(redirect_url=url)
+
+    def send_payout(self, payment) -> str:
+        """SOAP `Payout` [I]; Payz's SvsTxID. TxID = our reference (a repeated TxID is
+        expected to be refused or answered with the same transaction [I])."""
+        account = payout_account(payment)
+        if not account:
+            raise PayoutRefused("no Payz account is known for this player (no confirmed Payz deposit)")
+        fields = {
+            "MerchantID": settings.PAYZ_MERCHANT_ID,
+            "MerchantPassword": self.password,
+            "MerchantAccountNumber": settings.PAYZ_MERCHANT_ACCOUNT_NUMBER,
+            "ClientAccountNumber": account,
+            "Amount": str(payment.amount),
+            "TxID": payment.reference,
+            "Currency": payment.currency,
+        }
+        url = settings.PAYZ_API_BASE_URL.rstrip("/") + PAYOUT_PATH
+        r = http.post_xml(
+            url, payout_xml(fields), headers={"SOAPAction": "http://www.ecocard.com/merchantAPI/Payout"}
+        )
+        if r.status >= 500 or r.status in (408, 429):
+            raise ProviderError(f"Payz Payout answered HTTP {r.status}")
+        try:
+            values = soap_values(r.body)
+        except (ValueError, ElementTree.ParseError):
+            raise ProviderError(f"Payz Payout answered HTTP {r.status}, not XML") from None
+        code = values.get("ErrorCode", "")
+        if code != "0" or not values.get("SvsTxID"):
+            raise PayoutRefused(
+                f"Payz refused the payout: {code or r.status} {values.get('Message', '')}".strip()
+            )
+        return values["SvsTxID"]
 
     def parse_and_verify(self, headers: dict[str, str], body: bytes) -> Parsed:
         xml, root = parse_notification(body)

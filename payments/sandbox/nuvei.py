@@ -2,7 +2,10 @@
 
 It answers the REST API's `openOrder.do` (checking the request checksum with the merchant
 secret) with a session token and an order id, serves the payment page's URL, and builds
-DMNs (form-encoded, with `advanceResponseChecksum`) for our webhook.
+DMNs (form-encoded, with `advanceResponseChecksum`) for our webhook. Payouts:
+`withdrawal/submitRequest.do` (checksummed; a merchantWDRequestId seen before answers the
+same request; `refuse_next_payout` refuses one) and `withdrawal_dmn`, the checksummed
+withdrawal DMN Nuvei posts to the request's notificationUrl.
 
     with NuveiSandbox(secret=...) as nuvei:
         settings.NUVEI_API_BASE_URL = nuvei.base_url
@@ -13,7 +16,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlencode
 
-from ..providers.nuvei import dmn_checksum, request_checksum
+from ..providers.nuvei import dmn_checksum, request_checksum, withdrawal_dmn_checksum
 from .loopback import Answer, LoopbackSandbox, Request
 
 
@@ -26,8 +29,43 @@ class NuveiSandbox(LoopbackSandbox):
         self.secret = secret
         self.orders: dict[str, dict] = {}  # clientUniqueId (ours) -> the openOrder request + orderId
         self.fail_next = False
+        self.withdrawals: dict[str, dict] = {}  # wdRequestId -> the submitRequest request
+        self.refuse_next_payout = False
+
+    def _submit_request(self, body: dict) -> Answer:
+        fields = (
+            "merchantId",
+            "merchantSiteId",
+            "userTokenId",
+            "amount",
+            "currency",
+            "userPMId",
+            "merchantWDRequestId",
+            "timeStamp",
+        )
+        expected = request_checksum(*(str(body.get(f, "")) for f in fields), secret=self.secret)
+        if body.get("checksum") != expected:
+            return Answer.json(200, {"status": "ERROR", "errCode": 1001, "reason": "Invalid checksum"})
+        if self.refuse_next_payout:
+            self.refuse_next_payout = False
+            return Answer.json(200, {"status": "ERROR", "errCode": 1140, "reason": "Refused by the sandbox"})
+        seen = next(
+            (
+                k
+                for k, w in self.withdrawals.items()
+                if w["merchantWDRequestId"] == body["merchantWDRequestId"]
+            ),
+            None,
+        )
+        wd = seen or str(secrets.randbelow(9 * 10**6) + 10**6)
+        self.withdrawals.setdefault(wd, body)
+        return Answer.json(
+            200, {"status": "SUCCESS", "errCode": 0, "wdRequestId": wd, "wdRequestStatus": "Pending"}
+        )
 
     def handle(self, request: Request) -> Answer:
+        if request.method == "POST" and request.path.endswith("/withdrawal/submitRequest.do"):
+            return self._submit_request(request.json() or {})
         if request.method != "POST" or not request.path.endswith("/openOrder.do"):
             return Answer.json(404, {"status": "ERROR", "reason": "not found"})
         body = request.json() or {}
@@ -66,6 +104,7 @@ class NuveiSandbox(LoopbackSandbox):
         transaction_id: str | None = None,
         related: str = "",
         sign: bool = True,
+        upo: str = "8001",
     ) -> dict[str, str]:
         """The fields of a payment DMN, checksummed like Nuvei does."""
         fields = {
@@ -82,10 +121,38 @@ class NuveiSandbox(LoopbackSandbox):
             "productId": "NA",
             "responseTimeStamp": "2026-11-25.10:00:00",
             "payment_method": "cc_card",
+            "userPaymentOptionId": upo,
             "ErrCode": "0" if status == "APPROVED" else "-1",
             "Reason": "" if status == "APPROVED" else "Declined",
         }
         fields["advanceResponseChecksum"] = dmn_checksum(fields, self.secret) if sign else "0" * 64
+        return fields
+
+    def withdrawal_dmn(
+        self,
+        wd_request_id: str,
+        *,
+        status: str = "Approved",
+        order_status: str = "Settled",
+        amount: str | None = None,
+        secret: str | None = None,
+    ) -> dict[str, str]:
+        """A withdrawal DMN for a request we submitted, checksummed (another secret forges one)."""
+        request = self.withdrawals[wd_request_id]
+        fields = {
+            "wdRequestId": wd_request_id,
+            "wdRequestStatus": status,
+            "wdOrderStatus": order_status,
+            "merchantWDRequestId": request["merchantWDRequestId"],
+            "merchantUniqueId": request["merchantUniqueId"],
+            "userTokenId": request["userTokenId"],
+            "amount": amount or request["amount"],
+            "currency": request["currency"],
+            "reason": "" if status in ("Approved", "Pending") else "Declined by the sandbox",
+        }
+        fields["checksum"] = withdrawal_dmn_checksum(
+            list(fields.items()), self.secret if secret is None else secret
+        )
         return fields
 
     @staticmethod
