@@ -136,6 +136,14 @@ _SCREENING_READ = {
     "compliance.view_screeningmatch",
 }
 _SCREENING_WORK = _SCREENING_READ | {"compliance.decide_screening_match", "compliance.screen_name"}
+# AML monitoring: compliance works the alerts and tunes the rules (audited); administrators
+# see the rule settings and the scan runs (operations), not the alerts about players.
+_AML_OPS_READ = {"compliance.view_amlruleconfig", "compliance.view_amlscanrun"}
+_AML_WORK = _AML_OPS_READ | {
+    "compliance.view_amlalert",
+    "compliance.work_aml_alert",
+    "compliance.change_amlruleconfig",
+}
 _COMPLIANCE: dict[str, set[str]] = {
     SUPPORT: _RULES_READ | _KYC_LEVEL | _RG_READ | _RG_SET,
     COMPLIANCE: _RULES_READ
@@ -144,6 +152,7 @@ _COMPLIANCE: dict[str, set[str]] = {
     | _RG_SET
     | _REGISTERS
     | _SCREENING_WORK
+    | _AML_WORK
     | {"compliance.work_rg_alert"}
     | {"compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
     FINANCE: _RULES_READ | _KYC_LEVEL,
@@ -152,6 +161,7 @@ _COMPLIANCE: dict[str, set[str]] = {
     ADMINISTRATOR: _RULES_READ
     | _KYC_LEVEL
     | _RG_READ
+    | _AML_OPS_READ
     | {"compliance.view_nationalregisterimport", "compliance.view_watchlistversion"}
     | {"compliance.view_kycdocument", "compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
 }
@@ -212,6 +222,7 @@ _PAYMENTS_READ_MONEY = {
     "payments.view_reconciliationrun",
     "payments.view_reconciliationline",
     "payments.view_chargebackalert",
+    "payments.view_paynplaysession",
 }
 _PAYMENTS_SETTINGS = {
     "payments.view_providersetting",

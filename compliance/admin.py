@@ -156,4 +156,4 @@ console.register_nav(
 
 
 # The KYC queue and the responsible-gambling screens register themselves on import.
-from . import admin_kyc, admin_markers, admin_operator, admin_rg, admin_screening  # noqa: E402,F401
+from . import admin_aml, admin_kyc, admin_markers, admin_operator, admin_rg, admin_screening  # noqa: E402,F401

@@ -76,6 +76,14 @@ def _screening_match(player):
     )
 
 
+def _aml_alert(player):
+    from compliance.models import AmlAlert
+
+    return AmlAlert.objects.create(
+        player=player, rule="large_deposit", window_key="txn:0", evidence={"amount_minor": 600000}
+    )
+
+
 def _api_client():
     from backoffice.apiclients import api_client_create
 
@@ -178,6 +186,7 @@ def _samples(operators) -> dict:
         "exclusion": _exclusion(player).pk,
         "rg_alert": _rg_alert(player).pk,
         "screening_match": _screening_match(player).pk,
+        "aml_alert": _aml_alert(player).pk,
         "api_client": _api_client().pk,
         "game_provider": (provider := _game_provider()).pk,
         "round": _round(player, provider).pk,
