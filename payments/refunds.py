@@ -31,7 +31,7 @@ from wallet.models import Account
 
 from .models import Payment
 from .providers import get_adapter
-from .providers.base import PayoutRefused, ProviderError
+from .providers.base import PayoutRefused, ProviderError, RefundNotSupported
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ EXCEEDS_CASH = "The player's cash is {cash}: a refund of {amount} would take mor
 IN_PROGRESS = "A refund of {amount} is already {state} for this deposit."
 RETRY_SAME = "The last refund request ({amount}) had an unknown outcome: retry it with the same amount."
 NOT_BUILT = "Refunds through {provider} are not built yet."
+NOT_SUPPORTED = (
+    "{provider} does not offer refunds of a deposit, so nothing was sent. "
+    "To return the money, pay it to the player as a withdrawal."
+)
 
 
 def _state(payment: Payment) -> dict:
@@ -134,7 +138,8 @@ def deposit_refund(*, payment_id: int, actor, amount: str, reason: str) -> Payme
     of a succeeded deposit. Returns the payment, still succeeded: the provider's REFUND
     confirmation reverses it. Refusals: forbidden (403), reason_required, bad_amount,
     not_refundable (409), refund_in_progress (409), refund_retry_same_amount,
-    refund_exceeds_cash, refund_unavailable (the adapter has no refunds), refund_refused
+    refund_exceeds_cash, refund_not_supported (the provider has no refunds: Zimpler, Payz),
+    refund_unavailable (the adapter has none built), refund_refused
     (the provider refused; nothing moved), refund_unknown (502: retry)."""
     if not actor.has_perm("payments.approve_withdrawal"):
         raise DomainError("forbidden", FORBIDDEN, status=403)
@@ -150,6 +155,10 @@ def deposit_refund(*, payment_id: int, actor, amount: str, reason: str) -> Payme
     adapter = get_adapter(payment.provider)
     try:
         psp = adapter.refund(payment, money.amount)
+    except RefundNotSupported:
+        message = NOT_SUPPORTED.format(provider=adapter.name)
+        _record(payment_id, {"state": "unsupported"}, message, "payments.payment.refund_refused")
+        raise DomainError("refund_not_supported", message, status=409) from None
     except NotImplementedError:
         _record(
             payment_id,

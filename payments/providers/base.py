@@ -53,6 +53,11 @@ class ProviderError(Exception):
     """The provider's API refused or could not be reached."""
 
 
+class RefundNotSupported(Exception):
+    """The provider offers no refund of a deposit through its API (Zimpler, Payz): the
+    money goes back to the player as a withdrawal instead. Nothing was sent."""
+
+
 class PayoutRefused(ProviderError):
     """The provider answered that it will not send this payout: nothing left the casino.
     (A plain ProviderError on a payout means the outcome is unknown: retry, never refund.)"""
@@ -151,5 +156,8 @@ class ProviderAdapter(ABC):
         return self.payout(payment)
 
     def refund(self, payment, amount: int) -> str:
-        """Refund (part of) a deposit; the provider's reference. Part 2 of the payments work."""
+        """Refund `amount` (minor units) of a succeeded deposit; the provider's reference.
+        Called outside any database transaction; the provider confirms with a REFUND event.
+        Raises PayoutRefused (a definite refusal), ProviderError (outcome unknown),
+        RefundNotSupported (the provider has no refunds), NotImplementedError (not built)."""
         raise NotImplementedError(f"{self.code}: refunds are not built yet")

@@ -44,6 +44,7 @@ from .base import (
     ProviderAdapter,
     ProviderError,
     ProviderEvent,
+    RefundNotSupported,
     Verdict,
 )
 from .common import decimal, to_minor, webhook_url
@@ -212,6 +213,11 @@ class PayzAdapter(ProviderAdapter):
         )
         url = settings.PAYZ_API_BASE_URL.rstrip("/") + PAGE_PATH + "?" + urlencode(fields)
         return DepositStart(redirect_url=url)
+
+    def refund(self, payment, amount: int) -> str:
+        """The Payz specification we have (payment page, status notification, SOAP Payout)
+        has no refund of a purchase: return the money to the player with a withdrawal."""
+        raise RefundNotSupported(self.name)
 
     def send_payout(self, payment) -> str:
         """SOAP `Payout` [I]; Payz's SvsTxID. TxID = our reference (a repeated TxID is

@@ -18,12 +18,16 @@ sha256("trustly-account:<accountid>"), so the accountid is read back from the st
 signature-verified `account` notifications of the player and checked against that
 fingerprint (`payout_account_id`). `payoutconfirmation` is the payout sent (PAYOUT_PAID);
 a `credit` on a payout's messageid is Trustly returning the money (payments.withdrawals
-reads it as PAYOUT_FAILED). Our reference is the MessageID: Trustly keeps it unique."""
+reads it as PAYOUT_FAILED). Our reference is the MessageID: Trustly keeps it unique.
+
+Refunds: signed `Refund(OrderID, Amount, Currency)` on the deposit's order; its
+confirmation is a `debit` on that order, read as REFUND while our refund awaits it [I]."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import uuid as uuidlib
 from pathlib import Path
@@ -235,6 +239,22 @@ def _event(method: str, data: dict) -> ProviderEvent:
     return ProviderEvent(type=_MONEY_EVENTS[method], amount=amount, currency=currency, **common)
 
 
+def _refund_awaited(message_id: str) -> bool:
+    """True when finance asked Trustly to refund the deposit `message_id` names and the
+    confirmation is still due: its `debit` is that refund [I: Trustly documents `debit` as
+    "decrease the balance"; that a Refund is confirmed by one on the deposit's order is our
+    reading, not confirmed]. Any other debit after a credit is a transfer that did not settle."""
+    from ..models import Payment
+
+    data = (
+        Payment.objects.filter(provider="trustly", reference=message_id, kind=Payment.Kind.DEPOSIT)
+        .values_list("provider_data", flat=True)
+        .first()
+    )
+    refund = (data or {}).get("refund") or {}
+    return refund.get("state") in ("requested", "sent", "unknown")
+
+
 def _identity(data: dict) -> BankIdentity:
     attrs = data.get("attributes") or {}
     country = str(attrs.get("country") or "").upper()
@@ -425,6 +445,35 @@ class TrustlyAdapter(ProviderAdapter):
             raise PayoutRefused(f"Trustly AccountPayout answered result {data.get('result')!r}")
         return str(data["orderid"])
 
+    def refund(self, payment, amount: int) -> str:
+        """Signed `Refund(OrderID, Amount, Currency)` on the deposit's order; the orderid.
+        Trustly confirms with a `debit` on that order (read as REFUND while our refund
+        awaits it). Trustly's Refund carries no MessageID: we send
+        ExternalReference `refund:<reference>` [I: that Trustly refuses a repeated one is not
+        confirmed; a full refund cannot be repeated, the order has nothing left]."""
+        orderid = payment.provider_reference
+        if not orderid:
+            raise PayoutRefused(
+                "Trustly has not named this deposit's order (no orderid): it cannot be refunded"
+            )
+        try:
+            data = self.call(
+                "Refund",
+                {
+                    "OrderID": orderid,
+                    "Amount": decimal(amount, payment.currency),
+                    "Currency": payment.currency,
+                    "Attributes": {"ExternalReference": f"refund:{payment.reference}"},
+                },
+            )
+        except TrustlyRefused as exc:
+            if any(d in str(exc) for d in _DUPLICATE):
+                raise ProviderError(f"{exc}: already asked, awaits its confirmation") from None
+            raise PayoutRefused(str(exc)) from None
+        if str(data.get("result")) != "1":
+            raise PayoutRefused(f"Trustly Refund answered result {data.get('result')!r}")
+        return str(data.get("orderid") or orderid)
+
     # --- inbound --------------------------------------------------------------------------------
 
     def parse_and_verify(self, headers: dict[str, str], body: bytes) -> Parsed:
@@ -436,7 +485,10 @@ class TrustlyAdapter(ProviderAdapter):
             )
         if method == "kyc":
             return Parsed(Verdict.VALID, kyc=_identity(data), reply=reply)
-        return Parsed(Verdict.VALID, events=[_event(method, data)], reply=reply)
+        event = _event(method, data)
+        if method == "debit" and _refund_awaited(event.payment_reference):
+            event = dataclasses.replace(event, type=EventType.REFUND)
+        return Parsed(Verdict.VALID, events=[event], reply=reply)
 
     def acknowledge(self, ack: Ack, parsed: Parsed | None = None) -> HttpResponse:
         reply = parsed.reply if parsed is not None else {}

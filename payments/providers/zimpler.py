@@ -43,6 +43,7 @@ from .base import (
     ProviderAdapter,
     ProviderError,
     ProviderEvent,
+    RefundNotSupported,
     Verdict,
 )
 from .common import decimal, to_minor, webhook_url
@@ -209,6 +210,11 @@ class ZimplerAdapter(ProviderAdapter):
             country=country,
             kyc_callback_url=f"{webhook_url(self.code)}?{KYC_QUERY}",
         )
+
+    def refund(self, payment, amount: int) -> str:
+        """Zimpler's v4 API (deposits, withdrawals, identification) has no refund of a
+        deposit: return the money to the player with a withdrawal instead."""
+        raise RefundNotSupported(self.name)
 
     def send_payout(self, payment) -> str:
         """`POST /v4/withdrawals`; Zimpler's withdrawal id. Our reference is `ref`: the

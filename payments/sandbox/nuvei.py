@@ -5,7 +5,10 @@ secret) with a session token and an order id, serves the payment page's URL, and
 DMNs (form-encoded, with `advanceResponseChecksum`) for our webhook. Payouts:
 `withdrawal/submitRequest.do` (checksummed; a merchantWDRequestId seen before answers the
 same request; `refuse_next_payout` refuses one) and `withdrawal_dmn`, the checksummed
-withdrawal DMN Nuvei posts to the request's notificationUrl.
+withdrawal DMN Nuvei posts to the request's notificationUrl. Refunds:
+`refundTransaction.do` (checksummed; against a Sale it sent a DMN for, no more than is
+left of it; a clientRequestId seen before answers the same transactionId;
+`refuse_next_refund` declines one) and `refund_dmn`, the checksummed Credit DMN.
 
     with NuveiSandbox(secret=...) as nuvei:
         settings.NUVEI_API_BASE_URL = nuvei.base_url
@@ -14,9 +17,10 @@ withdrawal DMN Nuvei posts to the request's notificationUrl.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from urllib.parse import urlencode
 
-from ..providers.nuvei import dmn_checksum, request_checksum, withdrawal_dmn_checksum
+from ..providers.nuvei import dmn_checksum, refund_checksum, request_checksum, withdrawal_dmn_checksum
 from .loopback import Answer, LoopbackSandbox, Request
 
 
@@ -31,6 +35,47 @@ class NuveiSandbox(LoopbackSandbox):
         self.fail_next = False
         self.withdrawals: dict[str, dict] = {}  # wdRequestId -> the submitRequest request
         self.refuse_next_payout = False
+        self.sales: dict[str, dict] = {}  # TransactionID -> the approved Sale DMN's fields
+        self.refunds: dict[str, dict] = {}  # transactionId -> the refundTransaction request
+        self.refuse_next_refund = False
+
+    def _refund(self, body: dict) -> Answer:
+        if body.get("checksum") != refund_checksum(body, self.secret):
+            return Answer.json(200, {"status": "ERROR", "errCode": 1001, "reason": "Invalid checksum"})
+        seen = next(
+            (t for t, r in self.refunds.items() if r["clientRequestId"] == body["clientRequestId"]), None
+        )
+        if seen:
+            return Answer.json(
+                200, {"status": "SUCCESS", "transactionStatus": "APPROVED", "transactionId": seen}
+            )
+        sale = self.sales.get(str(body.get("relatedTransactionId")))
+        declined = {"status": "SUCCESS", "transactionStatus": "DECLINED", "transactionId": ""}
+        if sale is None or self.refuse_next_refund:
+            self.refuse_next_refund = False
+            return Answer.json(200, {**declined, "gwErrorReason": "Refund declined by the sandbox"})
+        left = Decimal(sale["totalAmount"]) - sum(
+            Decimal(r["amount"])
+            for r in self.refunds.values()
+            if r["relatedTransactionId"] == sale["TransactionID"]
+        )
+        if body.get("currency") != sale["currency"] or not 0 < Decimal(body.get("amount") or "0") <= left:
+            return Answer.json(200, {**declined, "gwErrorReason": "Invalid amount"})
+        tid = str(secrets.randbelow(9 * 10**9) + 10**9)
+        self.refunds[tid] = body
+        return Answer.json(200, {"status": "SUCCESS", "transactionStatus": "APPROVED", "transactionId": tid})
+
+    def refund_dmn(self, reference: str) -> dict[str, str]:
+        """The checksummed Credit DMN that confirms the refund asked for deposit `reference`."""
+        tid, refund = next((t, r) for t, r in self.refunds.items() if r["clientUniqueId"] == reference)
+        return self.dmn(
+            reference,
+            refund["amount"],
+            refund["currency"],
+            transaction_type="Credit",
+            transaction_id=tid,
+            related=refund["relatedTransactionId"],
+        )
 
     def _submit_request(self, body: dict) -> Answer:
         fields = (
@@ -64,6 +109,8 @@ class NuveiSandbox(LoopbackSandbox):
         )
 
     def handle(self, request: Request) -> Answer:
+        if request.method == "POST" and request.path.endswith("/refundTransaction.do"):
+            return self._refund(request.json() or {})
         if request.method == "POST" and request.path.endswith("/withdrawal/submitRequest.do"):
             return self._submit_request(request.json() or {})
         if request.method != "POST" or not request.path.endswith("/openOrder.do"):
@@ -126,6 +173,8 @@ class NuveiSandbox(LoopbackSandbox):
             "Reason": "" if status == "APPROVED" else "Declined",
         }
         fields["advanceResponseChecksum"] = dmn_checksum(fields, self.secret) if sign else "0" * 64
+        if sign and status == "APPROVED" and transaction_type == "Sale":
+            self.sales[fields["TransactionID"]] = fields
         return fields
 
     def withdrawal_dmn(

@@ -5,7 +5,10 @@ bad one like Trustly does) with a signed result {orderid, url}, remembers each o
 builds signed notifications (pending, credit, debit, cancel, account, kyc) for our
 webhook. It answers `AccountPayout` too (to an accountid it named in an `account`
 notification; a MessageID seen before answers its first orderid) and builds the payout's
-signed `payoutconfirmation`, or the `credit` with which Trustly returns a failed payout. We do not have the private half of Trustly's published test key, so the double
+signed `payoutconfirmation`, or the `credit` with which Trustly returns a failed payout.
+`Refund` (an order it knows, no more than is left of it; a repeated ExternalReference
+answers the first, refunding nothing twice) and `refund_notification`, the signed `debit`
+on the deposit's order that confirms it [I]. We do not have the private half of Trustly's published test key, so the double
 signs with a key pair of its own: the tests point TRUSTLY_PUBLIC_KEY_FILE at its public
 half (`public_pem`). Trustly's real key is proven by the vectors (test_vectors.py).
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid as uuidlib
+from decimal import Decimal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -57,6 +61,7 @@ class TrustlySandbox(LoopbackSandbox):
         self.orders: dict[str, dict] = {}  # orderid -> the Deposit's Data
         self.accounts: set[str] = set()  # accountids named in account notifications
         self.payouts: dict[str, dict] = {}  # orderid -> the AccountPayout's Data
+        self.refunds: dict[str, dict] = {}  # ExternalReference -> the Refund's Data
         self.fail_next = False
 
     @property
@@ -71,11 +76,13 @@ class TrustlySandbox(LoopbackSandbox):
         uuid, data = params.get("UUID", ""), params.get("Data") or {}
         if not trustly.verify(method, uuid, data, params.get("Signature", ""), self.merchant_public_key):
             return Answer.json(200, _error(uuid, method, "ERROR_INVALID_SIGNATURE", self.private_key))
-        if method not in ("Deposit", "AccountPayout") or self.fail_next:
+        if method not in ("Deposit", "AccountPayout", "Refund") or self.fail_next:
             self.fail_next = False
             return Answer.json(200, _error(uuid, method, "ERROR_UNKNOWN", self.private_key))
         if method == "AccountPayout":
             return self._payout(uuid, data)
+        if method == "Refund":
+            return self._refund(uuid, data)
         orderid = str(secrets.randbelow(9 * 10**9) + 10**9)
         self.orders[orderid] = data
         result = {"orderid": orderid, "url": f"{self.root_url}/checkout/{orderid}"}
@@ -94,6 +101,26 @@ class TrustlySandbox(LoopbackSandbox):
         orderid = seen or str(secrets.randbelow(9 * 10**9) + 10**9)
         self.payouts[orderid] = data
         return self._result(method, uuid, {"orderid": orderid, "result": "1"})
+
+    def _refund(self, uuid: str, data: dict) -> Answer:
+        method = "Refund"
+        key = (data.get("Attributes") or {}).get("ExternalReference", "")
+        if key and key in self.refunds:
+            return self._result(method, uuid, {"orderid": data.get("OrderID"), "result": "1"})
+        order = self.orders.get(str(data.get("OrderID")))
+        if order is None:
+            return Answer.json(200, _error(uuid, method, "ERROR_ORDERID_NOT_FOUND", self.private_key))
+        attrs = order.get("Attributes") or {}
+        left = Decimal(attrs.get("Amount") or "0") - sum(
+            Decimal(r["Amount"]) for r in self.refunds.values() if r["OrderID"] == data["OrderID"]
+        )
+        if (
+            data.get("Currency") != attrs.get("Currency")
+            or not 0 < Decimal(data.get("Amount") or "0") <= left
+        ):
+            return Answer.json(200, _error(uuid, method, "ERROR_INVALID_AMOUNT", self.private_key))
+        self.refunds[key or uuid] = data
+        return self._result(method, uuid, {"orderid": data["OrderID"], "result": "1"})
 
     def _result(self, method: str, uuid: str, result: dict) -> Answer:
         return Answer.json(
@@ -142,6 +169,14 @@ class TrustlySandbox(LoopbackSandbox):
             "timestamp": "2026-11-26 10:00:00.000000+00",
         }
         return self.notification(method, data)
+
+    def refund_notification(self, message_id: str) -> dict:
+        """The signed `debit` on the deposit's order that confirms the refund asked for it."""
+        orderid = self.order_for(message_id)
+        refund = next(r for r in self.refunds.values() if str(r["OrderID"]) == orderid)
+        return self.notification(
+            "debit", self.data(message_id, amount=refund["Amount"], currency=refund["Currency"])
+        )
 
     def send(self, notification: dict, url: str | None = None) -> tuple[int, bytes]:
         """POST a notification to our NotificationURL like Trustly does (the demo)."""
