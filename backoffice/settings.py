@@ -1,6 +1,7 @@
 """Pitboss settings. Every value that differs between machines comes from the environment
 (12-factor, django-environ); `.env.example` and the README list them all."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -90,9 +91,11 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-# Unset DATABASE_URL: a SQLite file in the data folder, so `make run` needs no server.
+# Unset (or empty) DATABASE_URL: a SQLite file in the data folder, so `make run` needs no server.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'pitboss.sqlite3'}"),
+    "default": env.db_url_config(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'pitboss.sqlite3'}"
+    ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
