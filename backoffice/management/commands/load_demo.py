@@ -30,6 +30,22 @@ class Command(BaseCommand):
             if rounds := ensure_demo_rounds():
                 self.stdout.write(f"Demo game rounds played through the seamless wallet: {rounds}.")
                 money_loaded = True
+            from payments.demo import ensure_demo_payments
+
+            if payments := ensure_demo_payments():
+                by_provider = ", ".join(f"{p} {n}" for p, n in sorted(payments.deposits.items()))
+                self.stdout.write(
+                    f"Demo deposits through the provider sandboxes: {sum(payments.deposits.values())} "
+                    f"credited ({by_provider}), {payments.failed} failed, {payments.duplicates} "
+                    f"duplicate notification, {payments.refused} players refused by the gates."
+                )
+                self.stdout.write(
+                    f"Demo withdrawals requested: {payments.in_review} in review, {payments.held} held by a check."
+                )
+                self.stdout.write(
+                    f"Demo chargebacks: {payments.chargebacks} on an Adyen deposit (player suspended)."
+                )
+                money_loaded = True
             if money_loaded:
                 # Prove the demo ledger once, so the dashboard's ledger tile has a result.
                 from wallet.tasks import ledger_verify_task
