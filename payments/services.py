@@ -130,6 +130,17 @@ def payment_transition(
 # --- starting a deposit ----------------------------------------------------------------------------
 
 
+def _aml_check_deposit(player: Player) -> None:
+    """The cheap AML rules for this player at a deposit request: alerts for compliance only,
+    never a refusal (a failure is logged and the deposit goes on)."""
+    from compliance.aml.services import aml_check_player
+
+    try:
+        aml_check_player(player, trigger="deposit")
+    except Exception:
+        logger.exception("AML inline check failed for player %s at a deposit", player.pk)
+
+
 def deposit_start(*, player: Player, provider: str, amount: str, currency: str) -> Payment:
     """The platform API's deposit: gates, then a payment in state initiated, then the
     provider's session (outside any database transaction: no lock is held over HTTP).
@@ -166,6 +177,7 @@ def deposit_start(*, player: Player, provider: str, amount: str, currency: str) 
             state=S.INITIATED,
         )
         PaymentEvent.objects.create(payment=payment, to_state=S.INITIATED, source=PaymentEvent.Source.API)
+    _aml_check_deposit(player)
     try:
         start = adapter.start_deposit(payment)
     except ProviderError as exc:

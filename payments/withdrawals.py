@@ -200,6 +200,7 @@ def _checks(payment: Payment) -> list[tuple[str, str, str]]:
                 f"CDD meter {status}: {Money(meter['lifetime'], meter['currency'])} deposited lifetime.",
             )
         )
+    out.append(_aml_check(player))
     # Closed loop: pay out to a provider (and instrument) the player deposited with.
     method = (
         PaymentMethod.objects.filter(player=player, provider=payment.provider)
@@ -231,6 +232,29 @@ def _checks(payment: Payment) -> list[tuple[str, str, str]]:
     else:
         out.append(("complaints", R.PASS, "No open complaints."))
     return out
+
+
+def _aml_check(player: Player) -> tuple[str, str, str]:
+    """The cheap AML rules run now for this player (compliance.aml.services.aml_check_player);
+    an open high-severity alert, raised now or by an earlier scan, holds the payout until
+    compliance closes it. A check that cannot run holds too (compliance looks)."""
+    from compliance.aml.services import alert_title, aml_check_player
+
+    try:
+        alerts = aml_check_player(player, trigger="withdrawal")
+    except Exception:
+        logger.exception("AML inline check failed for player %s", player.pk)
+        return ("aml", R.HOLD, "The AML check could not run: compliance must look before a payout.")
+    if not alerts:
+        return ("aml", R.PASS, "No open high-severity AML alert.")
+    named = "; ".join(f"{alert_title(a)} (alert #{a.pk}, raised {a.created_at:%Y-%m-%d})" for a in alerts)
+    many = len(alerts) > 1
+    return (
+        "aml",
+        R.HOLD,
+        f"Open high-severity AML alert{'s' if many else ''}: {named}. "
+        f"Compliance must close {'them' if many else 'it'} before a payout.",
+    )
 
 
 def _check_and_route(payment: Payment, actor=None) -> None:

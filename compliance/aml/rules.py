@@ -55,6 +55,9 @@ class Rule:
     code: ClassVar[str]
     title: ClassVar[str]
     severity: ClassVar[int] = Severity.MEDIUM
+    # Cheap: evaluable for one player with one or two indexed queries, so it also runs
+    # inline when that player asks for a deposit or a withdrawal (services.aml_check_player).
+    cheap: ClassVar[bool] = False
     params: ClassVar[dict]  # the defaults the data migration seeds; also the accepted keys
 
     def findings(self, *, params: dict, now: datetime, players: QuerySet | None) -> Iterable[Finding]:
@@ -63,6 +66,7 @@ class Rule:
 
 class CddThreshold(Rule):
     code, title, severity = "cdd_threshold", "CDD threshold crossed", Severity.MEDIUM
+    cheap = True
     params = {"threshold_eur": 200_000, "mode": "rolling", "window_days": 180}
 
     def findings(self, *, params, now, players):
@@ -92,6 +96,7 @@ class CddThreshold(Rule):
 
 class Structuring(Rule):
     code, title, severity = "structuring", "Structuring below a threshold", Severity.HIGH
+    cheap = True
     params = {"threshold_eur": 200_000, "band_pct": 15, "min_deposits": 3, "window_days": 7}
 
     def findings(self, *, params, now, players):
@@ -127,6 +132,7 @@ class DepositWithdrawLittlePlay(Rule):
         "Deposit then withdrawal with little play",
         Severity.HIGH,
     )
+    cheap = True
     params = {"window_days": 7, "max_wager_ratio": 0.5, "min_deposit_eur": 50_000}
 
     def findings(self, *, params, now, players):
@@ -202,6 +208,7 @@ class SharedInstrument(Rule):
 
 class LargeDeposit(Rule):
     code, title, severity = "large_deposit", "Large single deposit", Severity.MEDIUM
+    cheap = True
     params = {"threshold_eur": 500_000, "window_days": 30}
 
     def findings(self, *, params, now, players):
@@ -227,6 +234,7 @@ class LargeDeposit(Rule):
 
 class LargeTotal(Rule):
     code, title, severity = "large_total", "Large deposit total over 7 days", Severity.MEDIUM
+    cheap = True
     params = {"threshold_eur": 1_000_000, "window_days": 7}
 
     def findings(self, *, params, now, players):

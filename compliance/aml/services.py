@@ -73,9 +73,10 @@ def _claim(*, full: bool, actor: User | None) -> AmlScanRun:
         raise DomainError("aml_scan_running", SCAN_RUNNING, status=409) from None
 
 
-def _insert(run: AmlScanRun, config: AmlRuleConfig, findings: list[Finding]) -> int:
+def _insert(run: AmlScanRun | None, config: AmlRuleConfig, findings: list[Finding]) -> int:
     """Create the alerts whose natural key is new. One scan runs at a time (the claim), so
-    the keys read here are not raced by another scan; the constraint still has the last word."""
+    the keys read here are not raced by another scan; an inline check (run None) may race
+    one, and the constraint has the last word (ignore_conflicts)."""
     fresh: dict[tuple[int, str], Finding] = {}
     for f in findings:
         fresh.setdefault((f.player_id, f.window_key), f)
@@ -133,6 +134,37 @@ def aml_scan_run(*, full: bool = False, now: datetime | None = None, actor: User
     run.state, run.watermark, run.finished_at = AmlScanRun.State.DONE, high, timezone.now()
     run.save(update_fields=["state", "watermark", "finished_at"])
     return run
+
+
+def aml_check_player(
+    player, *, trigger: str, now: datetime | None = None, min_severity: int = Severity.HIGH
+) -> list[AmlAlert]:
+    """Run the enabled cheap rules for this one player now (at a deposit or withdrawal
+    request: `trigger`), creating alerts through the scans' natural key, so a later scan
+    raises none of them again (and a scan's alert is not raised again here). Returns the
+    player's open alerts at `min_severity` or above (from this check or any earlier scan),
+    most severe first. Runs in a savepoint: a failure leaves the caller's transaction usable."""
+    from players.models import Player
+
+    now = now or timezone.now()
+    scope = Player.objects.filter(pk=player.pk).values("pk")
+    codes = [code for code, rule in RULES.items() if rule.cheap]
+    with transaction.atomic():
+        for config in AmlRuleConfig.objects.filter(enabled=True, code__in=codes):
+            findings = [
+                Finding(f.player_id, f.window_key, {**f.evidence, "raised_inline": trigger})
+                for f in RULES[config.code].findings(params=config.params, now=now, players=scope)
+            ]
+            if findings:
+                _insert(None, config, findings)
+    return list(
+        AmlAlert.objects.filter(player=player, status=AmlAlert.Status.OPEN, severity__gte=min_severity)
+    )
+
+
+def alert_title(alert: AmlAlert) -> str:
+    rule = RULES.get(alert.rule)
+    return rule.title if rule else alert.rule
 
 
 @transaction.atomic

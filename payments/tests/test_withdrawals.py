@@ -65,6 +65,7 @@ def test_a_withdrawal_moves_cash_to_pending_and_queues_for_finance(api, client, 
     assert out["amount"] == "50.00" and {c["code"] for c in out["checks"]} == {
         "kyc_level",
         "cdd",
+        "aml",
         "same_method",
         "complaints",
     }
