@@ -144,6 +144,8 @@ _AML_WORK = _AML_OPS_READ | {
     "compliance.work_aml_alert",
     "compliance.change_amlruleconfig",
 }
+# Risk scoring: compliance sees a player's score, its breakdown and history (the Risk tab).
+_RISK_READ = {"compliance.view_riskscore", "compliance.view_riskfactorconfig"}
 _COMPLIANCE: dict[str, set[str]] = {
     SUPPORT: _RULES_READ | _KYC_LEVEL | _RG_READ | _RG_SET,
     COMPLIANCE: _RULES_READ
@@ -153,6 +155,7 @@ _COMPLIANCE: dict[str, set[str]] = {
     | _REGISTERS
     | _SCREENING_WORK
     | _AML_WORK
+    | _RISK_READ
     | {"compliance.work_rg_alert"}
     | {"compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
     FINANCE: _RULES_READ | _KYC_LEVEL,

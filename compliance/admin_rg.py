@@ -15,7 +15,7 @@ from backoffice.views import ReadOnlyAdminMixin, admin_context
 from players.tabs import PlayerTab, register_tab
 
 from . import gates, kyc, registers, rg
-from .models import Exclusion, KycDocument, NationalRegisterImport, PlayerLimit
+from .models import Exclusion, KycDocument, NationalRegisterImport, PlayerLimit, RiskScore
 
 
 @admin.register(PlayerLimit)
@@ -217,4 +217,16 @@ register_tab(
         rg_tab_context,
         45,
     )
+)
+
+
+def risk_tab_context(request, player) -> dict:
+    history = list(RiskScore.objects.filter(player=player).order_by("-computed_at", "-id")[:50])
+    score = history[0] if history else None
+    factors = [(k, v) for k, v in (score.factors if score else {}).items() if isinstance(v, dict)]
+    return {"score": score, "factors": factors, "history": history}
+
+
+register_tab(
+    PlayerTab("risk", "Risk", "compliance/tabs/risk.html", "compliance.view_riskscore", risk_tab_context, 42)
 )

@@ -358,7 +358,15 @@ class RgInteraction(models.Model):
         return f"{self.get_channel_display()} {self.created_at:%Y-%m-%d}: {self.get_outcome_display()}"
 
 
-from .aml.models import AmlAlert, AmlRuleConfig, AmlScanRun, Severity  # noqa: E402,F401
+from .aml.models import (  # noqa: E402,F401
+    AmlAlert,
+    AmlRuleConfig,
+    AmlScanRun,
+    RiskFactorConfig,
+    RiskLevel,
+    RiskScore,
+    Severity,
+)
 from .screening.models import (  # noqa: E402,F401  (screening's models belong to this app)
     ScreeningMatch,
     WatchList,

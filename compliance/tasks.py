@@ -48,3 +48,11 @@ def aml_scan_run_task(full: bool = False) -> dict:
     except DomainError as exc:
         return {"skipped": exc.code}
     return {"run": run.pk, "created": run.counts}
+
+
+@shared_task(name="compliance.risk_score_recompute_all", acks_late=True)
+def risk_score_recompute_all_task() -> int:
+    """Nightly: every player's risk score, in batches (history rows only on change)."""
+    from .risk import risk_score_recompute_all
+
+    return risk_score_recompute_all()

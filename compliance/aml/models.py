@@ -121,3 +121,44 @@ class AmlAlert(models.Model):
 
     def __str__(self) -> str:
         return f"AML {self.rule} — player {self.player_id} ({self.window_key})"
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class RiskFactorConfig(models.Model):
+    """A risk factor's weight and parameters as data (the code lives in compliance.risk,
+    keyed by `code`). The row `levels` holds the level thresholds in `params`."""
+
+    code = models.CharField(max_length=32, unique=True)
+    weight = models.PositiveSmallIntegerField(default=0, help_text="Points when the factor is fully present")
+    params = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "risk factor"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class RiskScore(models.Model):
+    """A player's risk score history: a row only when the score or the level changed."""
+
+    player = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="risk_scores")
+    score = models.PositiveSmallIntegerField()
+    level = models.CharField(max_length=8, choices=RiskLevel.choices)
+    factors = models.JSONField(default=dict, help_text="Per-factor value, weight and points")
+    computed_at = models.DateTimeField(default=timezone.now)
+    trigger = models.CharField(max_length=48)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["player", "-computed_at", "-id"], name="risk_score_player_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}: {self.score} ({self.level})"
