@@ -12,7 +12,7 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
@@ -49,19 +49,14 @@ def _check_host(url: str) -> None:
         raise ProviderError(LOOPBACK_ONLY.format(host=host))
 
 
-def post_json(
-    url: str, payload: dict, *, headers: dict[str, str] | None = None, timeout: float | None = None
+def _send(
+    url: str, *, method: str, body: bytes | None, headers: dict[str, str], timeout: float | None
 ) -> Response:
-    """POST a JSON body; the response whatever its status. ProviderError when the provider
-    cannot be reached (or the host is refused)."""
+    """The one place a provider is called: the host check, the timeout, and the answer
+    whatever its status. ProviderError when the provider cannot be reached (or the host is
+    refused)."""
     _check_host(url)
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    req = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "Accept": "application/json", **(headers or {})},
-    )
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
     timeout = timeout or getattr(settings, "PAYMENTS_HTTP_TIMEOUT_SECONDS", 10)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - host checked above
@@ -71,64 +66,53 @@ def post_json(
     except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
         logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
         raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc
+
+
+def post_json(
+    url: str, payload: dict, *, headers: dict[str, str] | None = None, timeout: float | None = None
+) -> Response:
+    """POST a JSON body; the response whatever its status."""
+    return _send(
+        url,
+        method="POST",
+        body=json.dumps(payload, separators=(",", ":")).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json", **(headers or {})},
+        timeout=timeout,
+    )
 
 
 def get_json(url: str, *, headers: dict[str, str] | None = None, timeout: float | None = None) -> Response:
     """GET a JSON resource (Zimpler: re-fetch the deposit a notification names)."""
-    _check_host(url)
-    req = urllib.request.Request(url, method="GET", headers={"Accept": "application/json", **(headers or {})})
-    timeout = timeout or getattr(settings, "PAYMENTS_HTTP_TIMEOUT_SECONDS", 10)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - host checked above
-            return Response(r.status, r.read())
-    except urllib.error.HTTPError as exc:
-        return Response(exc.code, exc.read())
-    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-        logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
-        raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc
+    return _send(
+        url,
+        method="GET",
+        body=None,
+        headers={"Accept": "application/json", **(headers or {})},
+        timeout=timeout,
+    )
 
 
 def post_form(
     url: str, fields: dict[str, str], *, headers: dict[str, str] | None = None, timeout: float | None = None
 ) -> Response:
     """POST a form-encoded body (Nuvei's and Payz's APIs)."""
-    from urllib.parse import urlencode
-
-    _check_host(url)
-    req = urllib.request.Request(
+    return _send(
         url,
-        data=urlencode(fields).encode(),
         method="POST",
+        body=urlencode(fields).encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+        timeout=timeout,
     )
-    timeout = timeout or getattr(settings, "PAYMENTS_HTTP_TIMEOUT_SECONDS", 10)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - host checked above
-            return Response(r.status, r.read())
-    except urllib.error.HTTPError as exc:
-        return Response(exc.code, exc.read())
-    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-        logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
-        raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc
 
 
 def post_xml(
     url: str, xml: str, *, headers: dict[str, str] | None = None, timeout: float | None = None
 ) -> Response:
     """POST an XML document (Payz's SOAP MerchantAPIService)."""
-    _check_host(url)
-    req = urllib.request.Request(
+    return _send(
         url,
-        data=xml.encode("utf-8"),
         method="POST",
+        body=xml.encode("utf-8"),
         headers={"Content-Type": "text/xml; charset=utf-8", **(headers or {})},
+        timeout=timeout,
     )
-    timeout = timeout or getattr(settings, "PAYMENTS_HTTP_TIMEOUT_SECONDS", 10)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - host checked above
-            return Response(r.status, r.read())
-    except urllib.error.HTTPError as exc:
-        return Response(exc.code, exc.read())
-    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-        logger.warning("payments: %s unreachable: %s", urlsplit(url).netloc, exc)
-        raise ProviderError(f"{urlsplit(url).netloc} is unreachable: {exc}") from exc
