@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "disputes",
     "games",
     "payments",
+    "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
