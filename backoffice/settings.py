@@ -121,13 +121,15 @@ _results_dir = DATA_DIR / "celery-results"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{_results_dir}")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for d in (_broker_dir / "queue", _broker_dir / "processed", _results_dir):
+    for d in (_broker_dir / "queue", _broker_dir / "processed", _broker_dir / "control", _results_dir):
         d.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "data_folder_processed": str(_broker_dir / "processed"),
         "store_processed": False,
+        # kombu's default is ./control, relative to wherever the process started.
+        "control_folder": str(_broker_dir / "control"),
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
