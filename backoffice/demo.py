@@ -21,6 +21,7 @@ DEMO_OPERATORS = [
     ("finance2@pitboss.test", "Fiona Second-Finance", [roles.FINANCE]),
     ("marketing@pitboss.test", "Mia Marketing", [roles.MARKETING]),
     ("risk@pitboss.test", "Rick Risk", [roles.RISK]),
+    ("mlro@pitboss.test", "Morgan MLRO", [roles.COMPLIANCE, roles.MLRO]),
 ]
 
 

@@ -156,4 +156,14 @@ console.register_nav(
 
 
 # The KYC queue and the responsible-gambling screens register themselves on import.
-from . import admin_aml, admin_kyc, admin_markers, admin_operator, admin_rg, admin_screening  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    admin_aml,
+    admin_cases,
+    admin_fatf,
+    admin_kyc,
+    admin_markers,
+    admin_operator,
+    admin_rg,
+    admin_risk,
+    admin_screening,
+)

@@ -358,6 +358,13 @@ class RgInteraction(models.Model):
         return f"{self.get_channel_display()} {self.created_at:%Y-%m-%d}: {self.get_outcome_display()}"
 
 
+from .aml.case_models import (  # noqa: E402,F401  (AML cases and STRs belong to this app)
+    AmlCase,
+    AmlCaseAlert,
+    AmlCaseAttachment,
+    AmlCaseNote,
+    StrReport,
+)
 from .aml.models import (  # noqa: E402,F401
     AmlAlert,
     AmlRuleConfig,

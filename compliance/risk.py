@@ -10,6 +10,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from backoffice import audit
+from backoffice.errors import DomainError
 from players.models import Player
 
 from .models import (
@@ -61,8 +62,16 @@ def _factor(code: str, params: dict, player: Player, now: datetime) -> tuple[flo
     from payments.models import PaymentMethod
 
     if code == "jurisdiction":
+        # The markets the officers list, plus the countries on the FATF lists in force (the
+        # same table as the AML rule high_risk_country), by market or country of residence.
+        from .aml.models import HighRiskCountry
+
         high = {c.upper() for c in params.get("high_risk", [])}
-        return (1.0 if player.jurisdiction.upper() in high else 0.0), player.jurisdiction
+        fatf = set(HighRiskCountry.objects.in_force(now.date()).values_list("country", flat=True))
+        hit = player.jurisdiction.upper() in high or player.jurisdiction.upper() in fatf
+        if not hit and player.country and player.country.upper() in fatf:
+            return 1.0, f"{player.jurisdiction} (residence {player.country.upper()}: FATF list)"
+        return (1.0 if hit else 0.0), player.jurisdiction
     if code == "pep":
         pep = ScreeningMatch.objects.filter(
             player=player,
@@ -166,3 +175,149 @@ def risk_score_recompute_all(*, batch_size: int = 500, trigger: str = "nightly")
             if risk_score_compute(player, trigger) != before:
                 written += 1
         last_id = batch[-1].pk
+
+
+# --- tuning the factors (the console's risk weights screen) -------------------------------
+
+RISK_FACTOR_NOT_FOUND = "No risk factor {code!r}."
+RISK_BAD_WEIGHT = "A weight is a whole number of points from 0 to {max}."
+RISK_UNKNOWN_PARAM = "{key!r} is not a parameter of {code} (it has: {known})."
+RISK_BAD_PARAM = "{code} {key}: {problem}."
+RISK_THRESHOLDS_ORDER = "The medium threshold ({medium}) must be below the high threshold ({high})."
+RISK_LEVELS_NO_WEIGHT = "The level thresholds have no weight: change their medium and high scores."
+MAX_WEIGHT = 1000
+# Each factor's parameters and their kind (see _factor). A factor without an entry here
+# (added later) keeps the keys it has, each of the type it has.
+RISK_PARAM_SPECS: dict[str, dict[str, str]] = {
+    "jurisdiction": {"high_risk": "countries"},
+    "pep": {},
+    "deposit_volume": {"window_days": "days", "full_at_eur": "eur_minor"},
+    "payment_methods": {"full_at": "count_from_2"},
+    "aml_alerts": {"full_at": "count_from_1"},
+    "kyc_level": {"by_level": "by_level"},
+    "account_age": {"new_days": "days"},
+    LEVELS_CODE: {"medium": "points", "high": "points"},
+}
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _param_value(code: str, key: str, kind: str, value):
+    """The value, normalised, or a DomainError naming the factor and the key."""
+
+    def bad(problem: str):
+        return DomainError(
+            "bad_params", RISK_BAD_PARAM.format(code=code, key=key, problem=problem), field=f"{code}.{key}"
+        )
+
+    if kind == "countries":
+        import pycountry
+
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise bad('a list of two-letter country codes, e.g. ["IR", "KP"]')
+        codes = sorted({c.strip().upper() for c in value if c.strip()})
+        unknown = [c for c in codes if len(c) != 2 or pycountry.countries.get(alpha_2=c) is None]
+        if unknown:
+            raise bad(f"not ISO country codes: {', '.join(unknown)}")
+        return codes
+    if kind == "by_level":
+        if not isinstance(value, dict) or not set(value) <= {"0", "1", "2", "3"}:
+            raise bad("a value from 0 to 1 for each KYC level 0, 1, 2 and 3")
+        for v in value.values():
+            if not isinstance(v, int | float) or isinstance(v, bool) or not 0 <= v <= 1:
+                raise bad("each KYC level's value is a number from 0 to 1")
+        return {k: float(value[k]) for k in sorted(value)}
+    low, high = {
+        "days": (1, 3650),
+        "eur_minor": (1, 10**12),
+        "count_from_2": (2, 1000),
+        "count_from_1": (1, 1000),
+        "points": (0, MAX_WEIGHT),
+    }[kind]
+    if not _is_int(value) or not low <= value <= high:
+        raise bad(f"a whole number from {low} to {high}")
+    return value
+
+
+def _validate_params(code: str, current: dict, params: dict) -> dict:
+    if not isinstance(params, dict):
+        raise DomainError("bad_params", "Parameters must be a JSON object.", field=f"{code}.params")
+    spec = RISK_PARAM_SPECS.get(code)
+    known = list(spec) if spec is not None else list(current)
+    for key in params:
+        if key not in known:
+            raise DomainError(
+                "unknown_param",
+                RISK_UNKNOWN_PARAM.format(key=key, code=code, known=", ".join(sorted(known)) or "none"),
+                field=f"{code}.{key}",
+            )
+    merged = {**current, **params}
+    out = {}
+    for key in known:
+        if key not in merged:
+            continue
+        if spec is not None:
+            out[key] = _param_value(code, key, spec[key], merged[key])
+        elif type(merged[key]) is not type(current[key]) and not (
+            _is_int(current[key]) and isinstance(merged[key], float)
+        ):
+            raise DomainError(
+                "bad_params",
+                RISK_BAD_PARAM.format(code=code, key=key, problem=f"expected a value like {current[key]!r}"),
+                field=f"{code}.{key}",
+            )
+        else:
+            out[key] = merged[key]
+    return out
+
+
+@transaction.atomic
+def risk_factor_update(
+    *,
+    code: str,
+    actor,
+    weight: int | None = None,
+    enabled: bool | None = None,
+    params: dict | None = None,
+    note: str = "",
+) -> RiskFactorConfig:
+    """Change one factor's weight, on/off switch or parameters (keys not given keep their
+    value), or, for the `levels` row, the level thresholds. Invariants: a known factor; a
+    whole weight from 0 to MAX_WEIGHT; only the factor's parameter keys, each of its kind;
+    medium threshold below high; the before and after audited (nothing written when nothing
+    changed). Scores follow at their next computation (an event, or the nightly run)."""
+    try:
+        config = RiskFactorConfig.objects.select_for_update().get(code=code)
+    except RiskFactorConfig.DoesNotExist:
+        raise DomainError("factor_not_found", RISK_FACTOR_NOT_FOUND.format(code=code), status=404) from None
+    before = {"weight": config.weight, "enabled": config.enabled, "params": config.params}
+    if code == LEVELS_CODE and (weight not in (None, config.weight) or enabled is False):
+        raise DomainError("levels_no_weight", RISK_LEVELS_NO_WEIGHT, field=f"{code}.weight")
+    if weight is not None:
+        if not _is_int(weight) or not 0 <= weight <= MAX_WEIGHT:
+            raise DomainError("bad_weight", RISK_BAD_WEIGHT.format(max=MAX_WEIGHT), field=f"{code}.weight")
+        config.weight = weight
+    if enabled is not None:
+        config.enabled = bool(enabled)
+    if params is not None:
+        config.params = _validate_params(code, config.params or {}, params)
+    if code == LEVELS_CODE:
+        t = {**DEFAULT_THRESHOLDS, **config.params}
+        if t["medium"] >= t["high"]:
+            raise DomainError(
+                "thresholds_order", RISK_THRESHOLDS_ORDER.format(**t), field=f"{LEVELS_CODE}.medium"
+            )
+    after = {"weight": config.weight, "enabled": config.enabled, "params": config.params}
+    if after != before:
+        config.save(update_fields=["weight", "enabled", "params"])
+        audit.record(
+            actor=actor,
+            action="compliance.risk_factor.change",
+            target=config,
+            before=before,
+            after=after,
+            note=note,
+        )
+    return config

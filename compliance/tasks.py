@@ -36,17 +36,19 @@ def screening_rescreen_task(version_id: int | None = None) -> dict:
 
 
 @shared_task(name="compliance.aml_scan_run", acks_late=True)
-def aml_scan_run_task(full: bool = False) -> dict:
-    """The scheduled AML scan. A retry or an overlap with a running scan is harmless: the
-    claim refuses the second, and the next covers from the last done watermark."""
+def aml_scan_run_task(full: bool = False, run_id: int | None = None) -> dict:
+    """The AML scan: the scheduled one (a new run), or the queued run `run_id` started from
+    the console. A retry or an overlap with a running scan is harmless: the claim refuses
+    the second (a run no longer queued is skipped), and the next covers from the last done
+    watermark."""
     from backoffice.errors import DomainError
 
     from .aml.services import aml_scan_run
 
     try:
-        run = aml_scan_run(full=full)
+        run = aml_scan_run(full=full, run_id=run_id)
     except DomainError as exc:
-        return {"skipped": exc.code}
+        return {"skipped": exc.code, "run": run_id}
     return {"run": run.pk, "created": run.counts}
 
 

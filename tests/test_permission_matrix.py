@@ -84,6 +84,32 @@ def _aml_alert(player):
     )
 
 
+def _aml_scan_run() -> int:
+    from compliance.models import AmlScanRun
+
+    return AmlScanRun.objects.create(state="done", full=True, counts={"large_deposit": 1}).pk
+
+
+def _aml_case(player, operators) -> dict:
+    """An AML case with an attachment and a valid STR (compliance/admin_cases.py)."""
+    from compliance.aml import cases
+    from compliance.models import StrReport
+
+    alert = _aml_alert_for_case(player)
+    case = cases.case_open(alert_ids=[alert.pk], actor=operators["compliance"])
+    att = cases.case_attachment_add(
+        case_id=case.pk, file_name="n.txt", content=b"note", actor=operators["compliance"]
+    )
+    report = StrReport.objects.create(case=case, xml="<report/>", valid=True, generated_by=operators["mlro"])
+    return {"aml_case": case.pk, "aml_case_attachment": att.pk, "str_report": report.pk}
+
+
+def _aml_alert_for_case(player):
+    from compliance.models import AmlAlert
+
+    return AmlAlert.objects.create(player=player, rule="large_deposit", window_key="case:0", evidence={})
+
+
 def _api_client():
     from backoffice.apiclients import api_client_create
 
@@ -187,6 +213,8 @@ def _samples(operators) -> dict:
         "rg_alert": _rg_alert(player).pk,
         "screening_match": _screening_match(player).pk,
         "aml_alert": _aml_alert(player).pk,
+        "aml_scan_run": _aml_scan_run(),
+        **_aml_case(player, operators),
         "api_client": _api_client().pk,
         "game_provider": (provider := _game_provider()).pk,
         "round": _round(player, provider).pk,

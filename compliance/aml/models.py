@@ -162,3 +162,49 @@ class RiskScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.player_id}: {self.score} ({self.level})"
+
+
+class HighRiskCountryQuerySet(models.QuerySet):
+    def in_force(self, day) -> "HighRiskCountryQuerySet":
+        """The listings in force on `day`: from effective_from (inclusive) until effective_to
+        (exclusive; open-ended while empty)."""
+        return self.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=day), effective_from__lte=day)
+
+
+class HighRiskCountry(models.Model):
+    """One FATF listing of one country: "black" (high-risk jurisdictions subject to a call
+    for action) or "grey" (jurisdictions under increased monitoring), with the dates it is in
+    force and the public statement it comes from. Rows are never rewritten: a delisting sets
+    effective_to, a new statement adds rows. The compliance team keeps this current after each
+    FATF plenary (February, June, October) with a data migration (docs/compliance.md)."""
+
+    class List(models.TextChoices):
+        CALL_FOR_ACTION = "call_for_action", "Call for action (black list)"
+        INCREASED_MONITORING = "increased_monitoring", "Increased monitoring (grey list)"
+
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    list = models.CharField(max_length=24, choices=List.choices)
+    effective_from = models.DateField()
+    effective_to = models.DateField(null=True, blank=True, help_text="Delisted from this day; empty: listed")
+    source = models.CharField(max_length=200, help_text="The FATF public statement and its date")
+    source_url = models.URLField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = HighRiskCountryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["list", "country", "-effective_from"]
+        verbose_name = "FATF high-risk country"
+        verbose_name_plural = "FATF high-risk countries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "list", "effective_from"], name="high_risk_country_listing"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gt=models.F("effective_from")),
+                name="high_risk_country_dates",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} ({self.get_list_display()}, from {self.effective_from})"

@@ -203,8 +203,16 @@ def parse_ofac(paths: list[Path]) -> ParsedList:
 
 
 def _peek(path: Path) -> list[str]:
-    text = path.read_bytes()[:4096].decode("latin-1")
-    return next(csv.reader(io.StringIO(text)), [])
+    return ofac_first_row(path.read_bytes()[:4096])
+
+
+def ofac_first_row(head: bytes) -> list[str]:
+    """The first row of an OFAC CSV from its first bytes: 12 fields in sdn.csv, 5 in alt.csv,
+    6 in add.csv (the files have no header, so the width is what tells them apart)."""
+    return next(csv.reader(io.StringIO(head.decode("latin-1"))), [])
+
+
+OFAC_WIDTHS = {"sdn": 12, "alt": 5, "add": 6}
 
 
 # --- UN consolidated XML ----------------------------------------------------------------

@@ -286,25 +286,41 @@ def _upsert(hits_by_player: dict[int, tuple[str, list[Hit]]]) -> tuple[int, int]
     return len(new), len(changed)
 
 
+PLAYER_SCREEN_ACTION = "compliance.screening.player"
+RESCREEN_ACTION = "compliance.screening.rescreen"
+PLAYER_NO_NAME = "This player has no name on file: there is nothing to screen yet."
+
+
 @transaction.atomic
-def player_screen(*, player_id: int) -> list[Hit]:
+def player_screen(*, player_id: int, actor=None, trigger: str = "profile") -> list[Hit]:
     """Screen one player against every current list (registration, a change of name or
-    birth date). New matches are audited as the system's."""
+    birth date, an officer's "screen again"). Every screening is audited with the list
+    versions it used: the record of when this player was screened against what. A player
+    without a name is skipped (refused when an officer asks)."""
     from players.models import Player
 
     player = Player.objects.get(pk=player_id)
     if not player.full_name:
+        if actor is not None:
+            raise DomainError("name_required", PLAYER_NO_NAME, field="player")
         return []
+    versions = dict(WatchlistVersion.objects.filter(current=True).values_list("watchlist", "pk"))
     hits = screen(player_subject(player))
-    created, _ = _upsert({player.pk: (player.full_name, hits)}) if hits else (0, 0)
-    if created:
-        audit.record(
-            actor=None,
-            actor_label="system:screening",
-            action="compliance.screening_match.create",
-            target=player,
-            after={"matches": [h.as_dict() for h in hits]},
-        )
+    created, updated = _upsert({player.pk: (player.full_name, hits)}) if hits else (0, 0)
+    audit.record(
+        actor=actor,
+        actor_label="system:screening" if actor is None else None,
+        action=PLAYER_SCREEN_ACTION,
+        target=player,
+        after={
+            "trigger": trigger,
+            "versions": versions,
+            "hits": len(hits),
+            "created": created,
+            "updated": updated,
+            "matches": [h.as_dict() for h in hits[:20]],
+        },
+    )
     return hits
 
 
@@ -355,7 +371,7 @@ def screening_rescreen(*, version_id: int | None = None, batch_size: int = 5000)
     audit.record(
         actor=None,
         actor_label="system:screening",
-        action="compliance.screening.rescreen",
+        action=RESCREEN_ACTION,
         after={"version_id": version_id, **counts},
     )
     return counts

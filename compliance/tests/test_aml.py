@@ -106,7 +106,9 @@ CASES = {
 
 
 def test_every_shipped_rule_has_a_case_and_seeded_settings():
-    assert set(CASES) == set(RULES)
+    # The rules added later have their cases in test_aml_rules_more.py, which checks that
+    # the two lists together cover every rule.
+    assert set(CASES) <= set(RULES)
     assert set(AmlRuleConfig.objects.values_list("code", flat=True)) == set(RULES)
 
 

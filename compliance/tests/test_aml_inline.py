@@ -38,6 +38,10 @@ def test_cheap_rules_are_marked():
         "deposit_withdraw_little_play",
         "large_deposit",
         "large_total",
+        "approaching_cdd",
+        "withdrawal_unused_instrument",
+        "deposit_velocity",
+        "dormant_reactivated",
     }
 
 

@@ -39,11 +39,21 @@ class Command(BaseCommand):
             p = Path(file)
             if not p.is_file():
                 raise CommandError(f"No file at {file}.")
-            for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                lines = p.read_text(encoding="utf-8-sig").splitlines()
+            except UnicodeDecodeError:
+                raise CommandError(
+                    f"{file} is not UTF-8 text: save it as UTF-8, one name per line."
+                ) from None
+            for line in lines:
                 if not line.strip():
                     continue
-                hits = screen(Subject(line.strip(), born, countries))
-                self.stdout.write(json.dumps({"name": line.strip(), "matches": [h.as_dict() for h in hits]}))
+                out: dict = {"name": line.strip()}
+                try:
+                    out["matches"] = [h.as_dict() for h in screen(Subject(line.strip(), born, countries))]
+                except DomainError as exc:  # a line with no letters: said on its own line, in order
+                    out.update(matches=[], error={"code": exc.code, "message": exc.message})
+                self.stdout.write(json.dumps(out, ensure_ascii=False))
             return
         try:
             hits = screen(Subject(name, born, countries))
