@@ -32,6 +32,7 @@ run: setup
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo
+	$(PY) manage.py seed_demo --if-empty
 	scripts/run.sh
 
 check-services:
