@@ -14,6 +14,7 @@ FINANCE = "finance"
 MARKETING = "marketing"
 RISK = "risk"
 ADMINISTRATOR = "administrator"
+MLRO = "mlro"
 
 ROLE_LABELS = {
     SUPPORT: "Support agent",
@@ -22,6 +23,7 @@ ROLE_LABELS = {
     MARKETING: "Marketing / CRM",
     RISK: "Risk / fraud",
     ADMINISTRATOR: "Administrator",
+    MLRO: "MLRO (money laundering reporting officer)",
 }
 ROLES = list(ROLE_LABELS)
 
@@ -128,24 +130,49 @@ _RG_READ = {
 _REGISTERS = {"compliance.view_nationalregisterimport", "compliance.add_nationalregisterimport"}
 # Support, compliance and risk set limits and exclusions for a player who asks.
 _RG_SET = {"compliance.add_playerlimit", "compliance.add_exclusion"}
-# Sanctions and PEP screening: compliance works the matches and screens names ad hoc;
-# administrators see the list versions (imports are a command or a deploy step).
+# Sanctions and PEP screening: compliance works the matches (also on the player page's
+# Screening tab), screens names ad hoc and imports list versions from the console (the
+# command does the same); administrators see the list versions.
 _SCREENING_READ = {
     "compliance.view_watchlistversion",
     "compliance.view_watchlistentry",
     "compliance.view_screeningmatch",
 }
-_SCREENING_WORK = _SCREENING_READ | {"compliance.decide_screening_match", "compliance.screen_name"}
+_SCREENING_WORK = _SCREENING_READ | {
+    "compliance.decide_screening_match",
+    "compliance.screen_name",
+    "compliance.add_watchlistversion",
+}
 # AML monitoring: compliance works the alerts and tunes the rules (audited); administrators
 # see the rule settings and the scan runs (operations), not the alerts about players.
 _AML_OPS_READ = {"compliance.view_amlruleconfig", "compliance.view_amlscanrun"}
-_AML_WORK = _AML_OPS_READ | {
-    "compliance.view_amlalert",
-    "compliance.work_aml_alert",
-    "compliance.change_amlruleconfig",
-}
-# Risk scoring: compliance sees a player's score, its breakdown and history (the Risk tab).
+# Starting a scan (Scan now / Full rescan): compliance (after changing a rule's threshold) and
+# administrators, who already own the scan schedule (django-celery-beat) and restart a
+# failed run after an outage; a scan run's page shows counts per rule, no player.
+_AML_SCAN_START = {"compliance.run_aml_scan"}
+_AML_WORK = (
+    _AML_OPS_READ
+    | _AML_SCAN_START
+    | {
+        "compliance.view_amlalert",
+        "compliance.work_aml_alert",
+        "compliance.change_amlruleconfig",
+    }
+)
+# Risk scoring: compliance sees a player's score, its breakdown and history (the Risk tab),
+# and tunes the factors' weights, parameters and the level thresholds (audited).
 _RISK_READ = {"compliance.view_riskscore", "compliance.view_riskfactorconfig"}
+_RISK_TUNE = {"compliance.change_riskfactorconfig"}
+# AML cases and STRs: compliance opens cases from alerts, works them (assign, notes,
+# attachments, transactions, generates the goAML report) and decides them; only the MLRO
+# role (block at the end of this map) marks an STR filed with the FIU.
+_AML_CASES = {
+    "compliance.view_amlcase",
+    "compliance.add_amlcase",
+    "compliance.change_amlcase",
+    "compliance.decide_aml_case",
+    "compliance.view_strreport",
+}
 _COMPLIANCE: dict[str, set[str]] = {
     SUPPORT: _RULES_READ | _KYC_LEVEL | _RG_READ | _RG_SET,
     COMPLIANCE: _RULES_READ
@@ -156,6 +183,8 @@ _COMPLIANCE: dict[str, set[str]] = {
     | _SCREENING_WORK
     | _AML_WORK
     | _RISK_READ
+    | _RISK_TUNE
+    | _AML_CASES
     | {"compliance.work_rg_alert"}
     | {"compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
     FINANCE: _RULES_READ | _KYC_LEVEL,
@@ -165,11 +194,19 @@ _COMPLIANCE: dict[str, set[str]] = {
     | _KYC_LEVEL
     | _RG_READ
     | _AML_OPS_READ
+    | _AML_SCAN_START
     | {"compliance.view_nationalregisterimport", "compliance.view_watchlistversion"}
     | {"compliance.view_kycdocument", "compliance.change_jurisdiction_rules", "compliance.lift_exclusion"},
 }
 for _role, _perms in _COMPLIANCE.items():
     ROLE_PERMISSIONS[_role] |= _perms
+
+# The FATF lists (black and grey, as data with their effective dates): compliance reads them
+# (the high_risk_country AML rule and the risk score's jurisdiction factor use them);
+# administrators see them as reference data. Read-only for everyone: rows come from data
+# migrations.
+for _role in (COMPLIANCE, ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] |= {"compliance.view_highriskcountry"}
 
 # Complaints: support logs and reads them; compliance and risk read them (markers of harm).
 for _role in (SUPPORT, COMPLIANCE, RISK, ADMINISTRATOR):
@@ -250,6 +287,29 @@ _PAYMENTS: dict[str, set[str]] = {
 }
 for _role, _perms in _PAYMENTS.items():
     ROLE_PERMISSIONS[_role] |= _perms
+
+# Reports (rollups and FX rates). The rollups are the casino's money figures (GGR, NGR,
+# deposits, gaming tax): finance (its reports and returns), compliance (regulatory returns,
+# tax) and administrators (operations: is the rollup current, which FX rate is missing)
+# read them; support and marketing do not. Rebuilding a range is finance's and the
+# administrators' (after late data or an FX import); FX rates are imported by command.
+_REPORTS_READ = {
+    "reports.view_fxrate",
+    "reports.view_rollupday",
+    "reports.view_dailymarket",
+    "reports.view_markethour",
+    "reports.view_dailygame",
+    "reports.view_dailypayment",
+}
+for _role in (FINANCE, COMPLIANCE, ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] |= _REPORTS_READ
+for _role in (FINANCE, ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] |= {"reports.rebuild_rollups"}
+
+
+# MLRO (money laundering reporting officer): everything compliance holds, plus filing
+# suspicious transaction reports with the FIU. Keep this block last: it copies compliance.
+ROLE_PERMISSIONS[MLRO] = set(ROLE_PERMISSIONS[COMPLIANCE]) | {"compliance.file_str"}
 
 
 def role_permissions(role: str) -> set[str]:
