@@ -306,6 +306,17 @@ for _role in (FINANCE, COMPLIANCE, ADMINISTRATOR):
 for _role in (FINANCE, ADMINISTRATOR):
     ROLE_PERMISSIONS[_role] |= {"reports.rebuild_rollups"}
 
+# Report runs (reports/registry.py names the permission each report needs): finance runs the
+# money reports and the MGA returns, compliance its KYC/AML/RG/complaint statistics,
+# administrators both; each sees the runs (and downloads the files) of those reports only.
+# Support and marketing run no report.
+for _role in (FINANCE, COMPLIANCE, ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] |= {"reports.view_reportrun"}
+for _role in (FINANCE, ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] |= {"reports.run_money_reports"}
+for _role in (COMPLIANCE, ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] |= {"reports.run_compliance_reports"}
+
 
 # MLRO (money laundering reporting officer): everything compliance holds, plus filing
 # suspicious transaction reports with the FIU. Keep this block last: it copies compliance.

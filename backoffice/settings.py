@@ -257,6 +257,11 @@ WALLET_ADJUSTMENT_APPROVAL_THRESHOLD_MINOR = env.int(
 # KYC documents: stored outside any public URL; size cap per upload.
 KYC_STORAGE_DIR = Path(env("KYC_STORAGE_DIR", default=str(DATA_DIR / "private" / "kyc")))
 KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# AML case attachments: outside any public URL, served to permitted roles only.
+AML_CASE_STORAGE_DIR = Path(env("AML_CASE_STORAGE_DIR", default=str(DATA_DIR / "private" / "aml_cases")))
+AML_CASE_MAX_ATTACHMENT_BYTES = env.int("AML_CASE_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+# Days to decide an AML case, by severity (JSON), e.g. {"high": 5, "medium": 14, "low": 30}.
+AML_CASE_SLA_DAYS = env.json("AML_CASE_SLA_DAYS", default={})
 # Encrypts game providers' HMAC secrets at rest. Empty: derived from SECRET_KEY (then
 # rotating SECRET_KEY makes stored provider secrets unreadable: set this in production).
 GAME_PROVIDER_SECRET_KEY = env("GAME_PROVIDER_SECRET_KEY", default="")

@@ -130,6 +130,8 @@ class PlayerSession(models.Model):
             models.Index(fields=["player", "-started_at"], name="session_player_idx"),
             models.Index(fields=["ip"], name="session_ip_idx"),
             models.Index(fields=["device_id"], name="session_device_idx"),
+            # The dashboard's "active players now" reads the last minutes' sessions.
+            models.Index(fields=["started_at"], name="session_started_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -131,3 +131,7 @@ class FxRateAdmin(ReadOnlyAdminMixin, ModelAdmin):
     date_hierarchy = "date"
     show_full_result_count = False
     readonly_fields = ["date", "currency", "rate", "source", "imported_at"]
+
+
+# Report pages, runs and downloads (reports/admin_reports.py); also registers the run tasks.
+from . import admin_reports  # noqa: E402, F401

@@ -7,3 +7,6 @@ class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "Reports"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import dashboard  # noqa: F401  (registers the dashboard tiles and their fragments)

@@ -204,3 +204,6 @@ class DailyPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.provider} {self.method or '-'} {self.currency} {self.direction}"
+
+
+from .run_models import ReportFile, ReportRun  # noqa: E402, F401  (report runs: reports/run_models.py)

@@ -49,6 +49,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--if-empty", action="store_true", help="do nothing if a seed already ran")
 
+    ROLLUP_DAYS = 35  # the dashboard's 30-day charts, and a few days to spare
+
     def handle(self, *args, players: int, days: int, seed: int, if_empty: bool, **options):
         if players < 1 or days < 1:
             raise CommandError("--players and --days must be at least 1.")
@@ -63,4 +65,28 @@ class Command(BaseCommand):
         run = seed_run(players=players, days=days, seed=seed, progress=Progress(sys.stderr))
         for line in summary_lines(run.summary):
             self.stdout.write(line)
+        self._reporting_ready(days)
         self.stdout.write(self.style.SUCCESS("Check it with: python manage.py ledger_verify"))
+
+    def _reporting_ready(self, days: int) -> None:
+        """The dashboard and the reports read rollups in EUR: load the sample FX rates if no
+        rate is held yet, then roll up the last days the dashboard charts (older seeded
+        days: `rebuild_rollups --from ... --to ...`)."""
+        from datetime import timedelta
+        from pathlib import Path
+
+        from reports import fx
+        from reports.models import FxRate
+        from reports.rollups import local_today, rollup_rebuild
+
+        if not FxRate.objects.exists():
+            sample = Path(fx.__file__).resolve().parent / "data" / "fx_rates_sample.csv"
+            fx.fx_rates_import(content=sample.read_bytes(), source="sample")
+            self.stdout.write(f"Sample FX rates loaded ({sample.name}, marked as sample data).")
+        today = local_today()
+        day_from = today - timedelta(days=min(days, self.ROLLUP_DAYS) - 1)
+        rollup_rebuild(day_from=day_from, day_to=today)
+        self.stdout.write(
+            f"Reporting rollups built for {day_from} to {today}; older days: "
+            f"python manage.py rebuild_rollups --from {today - timedelta(days=days)} --to {day_from}"
+        )
