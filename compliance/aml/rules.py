@@ -59,11 +59,26 @@ def eur(field: str = "amount", currency: str = "account__currency"):
     return F(field) * rate
 
 
-def cash_postings(players: QuerySet | None):
+class Scope(list):
+    """An incremental scan's players: their ids, sorted (what the rules filter with, as a
+    literal list), and their cash accounts' ids resolved once, so the posting rules start
+    from the postings' (account, created_at) index rather than matching every account's
+    player against the list."""
+
+    def __init__(self, player_ids=(), cash_accounts=()):  # Django rebuilds it from the ids
+        super().__init__(player_ids)
+        self.cash_accounts = list(cash_accounts)
+
+
+def cash_postings(players: QuerySet | list[int] | None):
     from wallet.models import Account, Posting
 
     qs = Posting.objects.filter(account__kind=Account.Kind.PLAYER_CASH)
-    return qs if players is None else qs.filter(account__player_id__in=players)
+    if players is None:
+        return qs
+    if isinstance(players, Scope):
+        return qs.filter(account_id__in=players.cash_accounts)
+    return qs.filter(account__player_id__in=players)
 
 
 def deposits(players: QuerySet | None, now: datetime, days: int | None):
@@ -81,14 +96,21 @@ class Rule:
     params: ClassVar[dict]  # the defaults the data migration seeds; also the accepted keys
     # The values a string parameter (or each item of a list parameter) may take.
     param_choices: ClassVar[dict[str, tuple]] = {}
+    # The watermark keys (services._watermark) whose new rows can give this rule something new
+    # to find: an incremental scan skips the rule when none arrived since the last scan. None:
+    # it runs whenever a player is in scope (high_risk_country reads the players themselves).
+    reads: ClassVar[tuple[str, ...] | None] = None
 
-    def findings(self, *, params: dict, now: datetime, players: QuerySet | None) -> Iterable[Finding]:
+    def findings(
+        self, *, params: dict, now: datetime, players: QuerySet | list[int] | None
+    ) -> Iterable[Finding]:
         raise NotImplementedError
 
 
 class CddThreshold(Rule):
     code, title, severity = "cdd_threshold", "CDD threshold crossed", Severity.MEDIUM
     cheap = True
+    reads = ("posting_id",)
     params = {"threshold_eur": 200_000, "mode": "rolling", "window_days": 180}
     param_choices = {"mode": ("rolling", "lifetime")}
 
@@ -120,6 +142,7 @@ class CddThreshold(Rule):
 class Structuring(Rule):
     code, title, severity = "structuring", "Structuring below a threshold", Severity.HIGH
     cheap = True
+    reads = ("posting_id",)
     params = {"threshold_eur": 200_000, "band_pct": 15, "min_deposits": 3, "window_days": 7}
 
     def findings(self, *, params, now, players):
@@ -156,6 +179,7 @@ class DepositWithdrawLittlePlay(Rule):
         Severity.HIGH,
     )
     cheap = True
+    reads = ("posting_id",)
     params = {"window_days": 7, "max_wager_ratio": 0.5, "min_deposit_eur": 50_000}
 
     def findings(self, *, params, now, players):
@@ -194,6 +218,7 @@ class DepositWithdrawLittlePlay(Rule):
 
 class SharedInstrument(Rule):
     code, title, severity = "shared_instrument", "Same payment instrument on several accounts", Severity.HIGH
+    reads = ("payment_method_id",)
     params = {"min_accounts": 2}
 
     def findings(self, *, params, now, players):
@@ -232,6 +257,7 @@ class SharedInstrument(Rule):
 class LargeDeposit(Rule):
     code, title, severity = "large_deposit", "Large single deposit", Severity.MEDIUM
     cheap = True
+    reads = ("posting_id",)
     params = {"threshold_eur": 500_000, "window_days": 30}
 
     def findings(self, *, params, now, players):
@@ -258,6 +284,7 @@ class LargeDeposit(Rule):
 class LargeTotal(Rule):
     code, title, severity = "large_total", "Large deposit total over 7 days", Severity.MEDIUM
     cheap = True
+    reads = ("posting_id",)
     params = {"threshold_eur": 1_000_000, "window_days": 7}
 
     def findings(self, *, params, now, players):
@@ -284,6 +311,8 @@ class LargeTotal(Rule):
 
 class ManyMethods(Rule):
     code, title, severity = "many_methods", "Many payment methods in a window", Severity.LOW
+    # A payment (deposit or withdrawal) moves an existing method's last_used_at.
+    reads = ("payment_method_id", "payment_id")
     params = {"min_methods": 4, "window_days": 30}
 
     def findings(self, *, params, now, players):
@@ -310,6 +339,7 @@ class ManyMethods(Rule):
 class ApproachingCdd(Rule):
     code, title, severity = "approaching_cdd", "Approaching the CDD threshold", Severity.LOW
     cheap = True
+    reads = ("posting_id",)
     params = {"threshold_eur": 200_000, "approach_pct": 80, "mode": "rolling", "window_days": 180}
     param_choices = {"mode": ("rolling", "lifetime")}
 
@@ -349,6 +379,7 @@ class WithdrawalUnusedInstrument(Rule):
         Severity.HIGH,
     )
     cheap = True
+    reads = ("payment_id",)
     params = {"window_days": 30}
 
     def findings(self, *, params, now, players):
@@ -436,6 +467,7 @@ def _value_key(prefix: str, value: str) -> str:
 
 class SharedDeviceIp(Rule):
     code, title, severity = "shared_device_ip", "Same device or IP on several accounts", Severity.MEDIUM
+    reads = ("session_id",)
     params = {"window_days": 30, "min_accounts_device": 2, "min_accounts_ip": 3}
     # The other accounts named in the evidence (the count is always complete).
     MAX_NAMED = 25
@@ -500,6 +532,7 @@ class DepositVelocity(Rule):
         Severity.MEDIUM,
     )
     cheap = True
+    reads = ("posting_id",)
     params = {
         "window_days": 7,
         "history_days": 90,
@@ -555,6 +588,7 @@ class DormantReactivated(Rule):
         Severity.MEDIUM,
     )
     cheap = True
+    reads = ("posting_id", "session_id")
     params = {"threshold_eur": 100_000, "dormant_days": 180, "window_days": 30, "grace_hours": 24}
 
     def findings(self, *, params, now, players):
@@ -686,6 +720,7 @@ class HighRiskCountryRule(Rule):
 class SanctionsPepMatch(Rule):
     code, title, severity = "sanctions_pep_match", "Sanctions or PEP match", Severity.HIGH
     # Sanctions lists: the rule's severity; PEP: pep_severity.
+    reads = ("screening_match_id",)
     params = {"pep_severity": Severity.MEDIUM.value}
     param_choices = {"pep_severity": (1, 2, 3)}
 

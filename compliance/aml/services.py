@@ -13,7 +13,7 @@ from backoffice.errors import DomainError
 from backoffice.models import User
 
 from .models import AmlAlert, AmlRuleConfig, AmlScanRun, Severity
-from .rules import RULES, Finding
+from .rules import RULES, Finding, Scope
 
 SCAN_RUNNING = "A scan is already running; it will cover this data."
 SCAN_BUSY = "A scan is already running or queued (scan #{run}); it will cover this data."
@@ -32,56 +32,78 @@ _SCOPE_LITERAL_MAX = 20_000
 _REQUEST_LOCK = 0x414D4C53  # 'AMLS': pg_advisory_xact_lock key for scan requests
 
 
-def _watermark() -> dict:
-    """The max id of each kind of row that brings a player into an incremental scan. A key
-    missing from an older run's watermark reads as 0 (everything of that kind is new)."""
+def _sources() -> tuple:
+    """(watermark key, model, its player field or None for a posting, extra filter): each kind
+    of row that brings a player into an incremental scan."""
     from payments.models import Payment, PaymentMethod
     from players.models import PlayerSession
     from wallet.models import Posting
 
     from ..screening.models import ScreeningMatch
 
-    return {
-        key: model.objects.aggregate(m=Max("id"))["m"] or 0
-        for key, model in (
-            ("posting_id", Posting),
-            ("payment_method_id", PaymentMethod),
-            ("session_id", PlayerSession),
-            ("screening_match_id", ScreeningMatch),
-            ("payment_id", Payment),
-        )
-    }
+    return (
+        ("posting_id", Posting, None, {}),
+        ("payment_method_id", PaymentMethod, "player_id", {}),
+        ("session_id", PlayerSession, "player_id", {}),
+        ("screening_match_id", ScreeningMatch, "player_id", {}),
+        ("payment_id", Payment, "player_id", {"kind": Payment.Kind.WITHDRAWAL}),
+    )
 
 
-def _players_since(watermark: dict):
+def _watermark() -> dict:
+    """The max id of each kind of row that brings a player into an incremental scan. A key
+    missing from an older run's watermark reads as 0 (everything of that kind is new)."""
+    return {key: model.objects.aggregate(m=Max("id"))["m"] or 0 for key, model, _f, _x in _sources()}
+
+
+def _players_since(watermark: dict, high: dict | None = None):
     """Players with a posting, a payment method, a session (device, IP, a return from
     dormancy), a screening match or a withdrawal added after the watermark. The rules then
     evaluate each such player's full window, not only the new rows."""
-    from payments.models import Payment, PaymentMethod
-    from players.models import Player, PlayerSession
-    from wallet.models import Posting
+    from players.models import Player
 
-    from ..screening.models import ScreeningMatch
+    subqueries = []
+    for key, model, field, extra in _sources():
+        new = model.objects.filter(id__gt=watermark.get(key, 0), **extra)
+        if high is not None:
+            new = new.filter(id__lte=high[key])
+        if field is None:
+            new, field = new.filter(account__player__isnull=False), "account__player_id"
+        subqueries.append(Q(pk__in=new.values(field)))
+    match = subqueries[0]
+    for q in subqueries[1:]:
+        match |= q
+    return Player.objects.filter(match).values("pk")
 
-    def since(key: str) -> dict:
-        return {"id__gt": watermark.get(key, 0)}
 
-    new_postings = Posting.objects.filter(**since("posting_id"), account__player__isnull=False).values(
-        "account__player_id"
-    )
-    new_methods = PaymentMethod.objects.filter(**since("payment_method_id")).values("player_id")
-    new_sessions = PlayerSession.objects.filter(**since("session_id")).values("player_id")
-    new_matches = ScreeningMatch.objects.filter(**since("screening_match_id")).values("player_id")
-    new_withdrawals = Payment.objects.filter(**since("payment_id"), kind=Payment.Kind.WITHDRAWAL).values(
-        "player_id"
-    )
-    return Player.objects.filter(
-        Q(pk__in=new_postings)
-        | Q(pk__in=new_methods)
-        | Q(pk__in=new_sessions)
-        | Q(pk__in=new_matches)
-        | Q(pk__in=new_withdrawals)
-    ).values("pk")
+def _player_ids_since(watermark: dict, high: dict) -> list[int] | None:
+    """The ids of _players_since, sorted, read kind by kind through each table's primary key
+    (new postings' accounts first, then those accounts' players: no pass over every account);
+    None past _SCOPE_LITERAL_MAX players."""
+    from wallet.models import Account
+
+    ids: set[int] = set()
+    for key, model, field, extra in _sources():
+        low = watermark.get(key, 0)
+        if high[key] <= low:
+            continue  # nothing of this kind since the last scan: not even a query
+        new = model.objects.filter(id__gt=low, id__lte=high[key], **extra)
+        if field is None:
+            accounts = list(new.order_by().values_list("account_id", flat=True).distinct())
+            if len(accounts) > 5 * _SCOPE_LITERAL_MAX:
+                return None
+            for i in range(0, len(accounts), _CHUNK * 10):
+                ids.update(
+                    Account.objects.filter(pk__in=accounts[i : i + _CHUNK * 10], player__isnull=False)
+                    .order_by()
+                    .values_list("player_id", flat=True)
+                    .distinct()
+                )
+        else:
+            ids.update(new.order_by().values_list(field, flat=True).distinct())
+        if len(ids) > _SCOPE_LITERAL_MAX:
+            return None
+    return sorted(ids)
 
 
 def _abandon_stale(now: datetime) -> None:
@@ -224,17 +246,37 @@ def _insert(run: AmlScanRun | None, config: AmlRuleConfig, findings: list[Findin
     return len(fresh)
 
 
-def _fixed_scope(scope) -> tuple:
+def _scope(watermark: dict, high: dict) -> tuple:
     """The incremental scope read once: (the players for the rules, how many). Up to
-    _SCOPE_LITERAL_MAX players the rules get the ids as a list, so the planner walks the
-    postings index account by account instead of hash-joining the whole postings table
-    against the scope's subquery (5x faster at 1% new data: bench/aml_scan.py)."""
-    from players.models import Player
+    _SCOPE_LITERAL_MAX players the rules get the ids as a sorted list literal, so the planner
+    walks the accounts' and postings' indexes player by player instead of hash-joining every
+    account (and the postings) against the scope's subquery (bench/aml_scan.py); past it, the
+    subquery. Rows added after `high` wait for the next scan, whose watermark starts there."""
+    from wallet.models import Account
 
-    ids = list(scope.values_list("pk", flat=True)[: _SCOPE_LITERAL_MAX + 1])
-    if len(ids) > _SCOPE_LITERAL_MAX:
-        return scope, scope.count()
-    return Player.objects.filter(pk__in=ids).values("pk"), len(ids)
+    with transaction.atomic():
+        _prefer_indexes()
+        ids = _player_ids_since(watermark, high)
+        if ids is not None:
+            accounts = Account.objects.filter(player_id__in=ids, kind=Account.Kind.PLAYER_CASH).order_by()
+            return Scope(ids, sorted(accounts.values_list("pk", flat=True))), len(ids)
+    scope = _players_since(watermark, high)
+    return scope, scope.count()
+
+
+def _prefer_indexes() -> None:
+    """For this transaction: an incremental scan reads a few players' rows through the
+    accounts', postings' and transactions' indexes, pages a recent scan has just read; at
+    PostgreSQL's default random_page_cost (4, a spinning disk) the planner hashes the whole
+    transaction table instead, 2-3x slower on the bench (docs/benchmarks.md, AML scan)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL random_page_cost = 1.1")
+
+
+def _has_new_input(rule, since: dict, high: dict) -> bool:
+    """Whether a row of a kind the rule reads arrived between the two watermarks."""
+    return rule.reads is None or any(high[key] > since.get(key, 0) for key in rule.reads)
 
 
 def aml_scan_run(
@@ -255,15 +297,26 @@ def aml_scan_run(
     run = _claim(full=full, actor=actor, run_id=run_id)
     now = now or timezone.now()
     high = _watermark()
-    scope = None if run.full else _players_since(run.since_watermark)
+    scope = None
     try:
-        if scope is not None:
-            scope, run.players_in_scope = _fixed_scope(scope)
+        if not run.full:
+            scope, run.players_in_scope = _scope(run.since_watermark, high)
             run.save(update_fields=["players_in_scope"])
         for config in AmlRuleConfig.objects.filter(enabled=True, code__in=list(RULES)):
+            rule = RULES[config.code]
             with transaction.atomic():
-                findings = list(RULES[config.code].findings(params=config.params, now=now, players=scope))
-                run.counts[config.code] = _insert(run, config, findings)
+                # An incremental scan skips a rule that has nothing new to read: no player in
+                # scope, or no new row of the kinds it reads. What only time passing or a
+                # settings or FATF-list change would reveal is left to the full rescan.
+                if scope is not None and not (
+                    run.players_in_scope and _has_new_input(rule, run.since_watermark, high)
+                ):
+                    run.counts[config.code] = 0
+                else:
+                    if isinstance(scope, Scope):
+                        _prefer_indexes()
+                    findings = list(rule.findings(params=config.params, now=now, players=scope))
+                    run.counts[config.code] = _insert(run, config, findings)
                 run.heartbeat_at = timezone.now()
                 run.save(update_fields=["counts", "heartbeat_at"])
     except Exception as exc:
