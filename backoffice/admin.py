@@ -264,6 +264,19 @@ class AuditEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
     ]
     readonly_fields = fields
 
+    # AML case work is confidential (tipping-off): finance, risk and administrators read the
+    # audit log but not these events unless they may see the cases themselves.
+    CONFIDENTIAL_PREFIXES = ("compliance.aml_case.", "compliance.str_report.")
+    CONFIDENTIAL_PERMISSION = "compliance.view_amlcase"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.has_perm(self.CONFIDENTIAL_PERMISSION):
+            return qs
+        for prefix in self.CONFIDENTIAL_PREFIXES:
+            qs = qs.exclude(action__startswith=prefix)
+        return qs
+
     @display(description="Target")
     def target_link(self, obj):
         if not obj.target_type_id:

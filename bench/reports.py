@@ -18,7 +18,12 @@ Then, timed (median and p95 of --runs):
 - each tile's fragment (what htmx polls), the same way;
 - raw: the dashboard's money figures computed from the ledger instead (today and yesterday
   to the same time, and the 30 days' deposits, withdrawals, GGR, NGR and active players
-  per day: three GROUP BY queries over the postings)."""
+  per day: three GROUP BY queries over the postings).
+
+Then (unless --no-exports) bench/reports_exports.py on the same world: each report's query
+time from the rollups and from the raw tables, a one-million-row CSV export beside
+PostgreSQL's COPY of the same query (rows/s, peak memory), and a 100-page PDF's render time.
+That part also runs alone: bench/reports_exports.py --reuse."""
 
 import argparse
 import os
@@ -136,6 +141,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20, help="timed runs of the dashboard (median, p95)")
     ap.add_argument("--raw-runs", type=int, default=3, help="timed runs of the raw computation")
     ap.add_argument("--reuse", action="store_true", help="keep the database seeded by an earlier run")
+    ap.add_argument(
+        "--no-exports",
+        action="store_true",
+        help="the dashboard only: skip the report queries, the 1M-row CSV export and the 100-page PDF "
+        "(bench/reports_exports.py, about 10 minutes)",
+    )
     args = ap.parse_args()
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pitboss")
     parts = urlsplit(base)
@@ -206,6 +217,12 @@ def main() -> None:
     now = timezone.now()
     median, p95, _ = _timed(lambda: _raw_figures(now), args.raw_runs)
     print(f"the same money figures from the raw ledger: median {median:.1f} ms, p95 {p95:.1f} ms (4 queries)")
+    if not args.no_exports:
+        # Each report's query time (rollups vs raw), the CSV export beside COPY, the PDF.
+        sys.path.insert(0, str(ROOT / "bench"))
+        import reports_exports
+
+        reports_exports.run(args)
     connection.close()
 
 

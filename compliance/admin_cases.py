@@ -3,6 +3,7 @@
 decision, the goAML STR: generate, download when valid, mark filed for the MLRO) and the
 audited downloads."""
 
+from allauth.account.decorators import reauthentication_required
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -21,7 +22,7 @@ from backoffice.forms import ConsoleForm
 from backoffice.models import User
 from backoffice.views import ReadOnlyAdminMixin, admin_context
 
-from .aml import cases
+from .aml import cases, goaml
 from .aml.rules import RULES
 from .models import AmlCase, StrReport
 
@@ -45,6 +46,18 @@ class AssignForm(ConsoleForm):
         self.fields["assignee"].queryset = _case_workers()
 
 
+CONTROL_CHARACTERS = (
+    "The text contains a control character (often pasted from another program): remove it and try again."
+)
+
+
+def _printable(value: str) -> str:
+    # The reason becomes the STR's narrative: XML 1.0 cannot carry control characters.
+    if goaml.has_non_xml(value):
+        raise forms.ValidationError(CONTROL_CHARACTERS)
+    return value
+
+
 class NoteForm(ConsoleForm):
     body = forms.CharField(
         label="Note",
@@ -52,9 +65,20 @@ class NoteForm(ConsoleForm):
         error_messages={"required": cases.NOTE_REQUIRED},
     )
 
+    def clean_body(self):
+        return _printable(self.cleaned_data["body"])
+
 
 class AttachmentForm(ConsoleForm):
     file = forms.FileField(help_text="PDF, JPEG, PNG, CSV or plain text.")
+
+    def clean_file(self):
+        # Before anything reads the upload into memory: its size is known from the request.
+        f = self.cleaned_data["file"]
+        limit = cases.max_attachment_bytes()
+        if f.size > limit:
+            raise forms.ValidationError(cases.FILE_TOO_LARGE.format(mb=max(limit // (1024 * 1024), 1)))
+        return f
 
 
 class LinkTransactionForm(ConsoleForm):
@@ -72,6 +96,9 @@ class DecideForm(ConsoleForm):
         error_messages={"required": cases.DECISION_REASON_REQUIRED},
         help_text="What you found and why this decision (it becomes the STR's reason when one is filed).",
     )
+
+    def clean_reason(self):
+        return _printable(self.cleaned_data["reason"])
 
 
 class FileForm(ConsoleForm):
@@ -220,18 +247,31 @@ def aml_case_attachment_view(request, attachment_id: int):
     return response
 
 
+@reauthentication_required(allow_get=True)
 def aml_str_download_view(request, str_id: int):
-    """The XML, only when it passed the schema (audited)."""
+    """The XML, only when it passed the schema. It carries national ids: GET asks for
+    confirmation, the POST (after a fresh sign-in) downloads and is audited."""
     report = get_object_or_404(StrReport.objects.select_related("case"), pk=str_id)
     if not report.valid:
         raise Http404("This report failed the schema and cannot be downloaded.")
+    if request.method != "POST":
+        return TemplateResponse(
+            request,
+            "compliance/aml/str_download.html",
+            admin_context(
+                request,
+                title=f"Download STR #{report.pk} of {report.case.reference}",
+                report=report,
+                back_url=reverse("admin:compliance_aml_case", args=[report.case_id]),
+            ),
+        )
     audit.record(
         actor=request.user,
         action="compliance.str_report.download",
         target=report.case,
         after={"str_id": report.pk, "status": report.status},
     )
-    response = HttpResponse(report.xml.encode(), content_type="application/xml; charset=utf-8")
+    response = HttpResponse(goaml.unseal(report.xml).encode(), content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{report.case.reference}-STR-{report.pk}.xml"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -19,7 +19,7 @@ from unfold.admin import ModelAdmin
 from backoffice import audit, console
 from backoffice.errors import DomainError
 from backoffice.forms import ConsoleForm
-from backoffice.models import AuditEvent
+from backoffice.models import ApprovalRequest, AuditEvent
 from backoffice.views import ReadOnlyAdminMixin, admin_context
 from players.models import Player
 from players.tabs import PlayerTab, register_tab
@@ -159,6 +159,12 @@ class WatchlistUploadForm(ConsoleForm):
         error_messages={"empty": EMPTY_FILE},
     )
 
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why this version removes entries (shown to the second officer who approves it).",
+    )
+
     SLOTS = {"file": "sdn", "alt_file": "alt", "add_file": "add"}
 
     def clean(self):
@@ -197,8 +203,9 @@ class WatchlistUploadForm(ConsoleForm):
 
 
 def watchlist_upload_view(request):
-    """The console's `import_watchlist`: the same service, run inline (the full OFAC list
-    imports in about 5-7 s), then the new version's page."""
+    """The console's `import_watchlist`, run inline (the full OFAC list imports in about 5-7
+    s), then the new version's page; a version that removes entries waits for a second
+    officer's approval instead (its request's page)."""
     form = WatchlistUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         with tempfile.TemporaryDirectory(prefix="watchlist-") as tmp:
@@ -210,12 +217,22 @@ def watchlist_upload_view(request):
                         out.write(chunk)
                 paths.append(path)
             try:
-                version = services.watchlist_import(
-                    fmt=form.cleaned_data["format"], paths=paths, actor=request.user
+                version = services.watchlist_upload(
+                    fmt=form.cleaned_data["format"],
+                    paths=paths,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
                 )
             except DomainError as exc:
                 form.add_error(exc.field if exc.field in form.fields else "file", exc.message)
             else:
+                if isinstance(version, ApprovalRequest):
+                    messages.warning(
+                        request,
+                        services.REMOVALS_NEED_APPROVAL.format(count=version.payload["removed"])
+                        + f" Request #{version.pk}: {version.summary}.",
+                    )
+                    return redirect("admin:backoffice_approval_decide", version.pk)
                 messages.success(
                     request,
                     f"{version.get_watchlist_display()}: version {version.pk} imported, {version.entries} "

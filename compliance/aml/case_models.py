@@ -60,7 +60,9 @@ class AmlCase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference or f'case #{self.pk}'}: {self.title}"
+        # Only the reference: a case's title names players, and str() ends up in audit
+        # events (target_repr) that roles without access to cases read.
+        return self.reference or f"case #{self.pk}"
 
     @property
     def overdue(self) -> bool:

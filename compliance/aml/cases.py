@@ -47,6 +47,7 @@ STR_ALREADY_FILED = "The STR for case {ref} was already filed (FIU reference {fi
 STR_NOT_VALID = "This report failed the schema; generate a valid one before filing."
 STR_NOT_LATEST = "A newer report exists for this case: file the latest one."
 FIU_REFERENCE_REQUIRED = "Enter the reference the FIU gave the report."
+CASE_CLOSED_NO_ATTACHMENT = "Case {ref} is {status}: no more files are attached to it."
 
 SLA_DAYS_DEFAULT = {Severity.HIGH: 5, Severity.MEDIUM: 14, Severity.LOW: 30}
 MAX_ATTACHMENT_BYTES_DEFAULT = 10 * 1024 * 1024
@@ -91,6 +92,10 @@ def sniff(content: bytes, file_name: str) -> str | None:
     return "text/csv" if file_name.lower().endswith(".csv") else "text/plain"
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _require(actor: User, perm: str, what: str) -> None:
     if not actor.has_perm(perm):
         raise DomainError("permission_denied", NOT_ALLOWED.format(what=what), status=403)
@@ -104,6 +109,16 @@ def _require_open(case: AmlCase) -> None:
     if case.status != AmlCase.Status.OPEN:
         raise DomainError(
             "aml_case_not_open", CASE_NOT_OPEN.format(ref=case.reference, status=case.get_status_display())
+        )
+
+
+def _require_not_closed(case: AmlCase) -> None:
+    # A case decided "file an STR" still takes files (the FIU's acknowledgement); a closed one no longer.
+    if case.status == AmlCase.Status.CLOSED:
+        raise DomainError(
+            "aml_case_closed",
+            CASE_CLOSED_NO_ATTACHMENT.format(ref=case.reference, status=case.get_status_display().lower()),
+            field="file",
         )
 
 
@@ -258,8 +273,12 @@ def case_note_add(*, case_id: int, body: str, actor: User) -> AmlCaseNote:
     if not body:
         raise DomainError("note_required", NOTE_REQUIRED, field="body")
     note = AmlCaseNote.objects.create(case=case, author=actor, body=body)
+    # The audit log is read by finance, risk and administrators: ids and sizes, never the text.
     audit.record(
-        actor=actor, action="compliance.aml_case.note_add", target=case, after={"note_id": note.pk}, note=body
+        actor=actor,
+        action="compliance.aml_case.note_add",
+        target=case,
+        after={"note_id": note.pk, "length": len(body), "sha256": _digest(body)},
     )
     return note
 
@@ -281,12 +300,14 @@ def case_attachment_add(*, case_id: int, file_name: str, content: bytes, actor: 
     ctype = sniff(content, file_name)
     if ctype is None:
         raise DomainError("file_type_refused", FILE_TYPE_REFUSED, field="file", status=415)
+    _require_not_closed(AmlCase.objects.get(pk=case_id))
     name = uuid.uuid4().hex
     path = storage_dir() / name
     path.write_bytes(content)
     try:
         with transaction.atomic():
             case = _lock(case_id)
+            _require_not_closed(case)
             att = AmlCaseAttachment.objects.create(
                 case=case,
                 storage_name=name,
@@ -302,7 +323,6 @@ def case_attachment_add(*, case_id: int, file_name: str, content: bytes, actor: 
                 target=case,
                 after={
                     "attachment_id": att.pk,
-                    "name": att.original_name,
                     "size": att.size,
                     "sha256": att.sha256,
                 },
@@ -397,7 +417,7 @@ def _exit_relationship(case: AmlCase, reason: str, actor: User) -> list[int]:
     ):
         player_close(
             player_id=player.pk,
-            reason=f"AML case {case.reference}: exit the relationship. {reason}",
+            reason=reason,
             actor=actor,
         )
         closed.append(player.pk)
@@ -421,20 +441,27 @@ def case_decide(*, case_id: int, decision: str, reason: str, actor: User) -> Aml
     case.decided_by, case.decided_at = actor, timezone.now()
     case.status = AmlCase.Status.DECIDED if decision == AmlCase.Decision.FILE_STR else AmlCase.Status.CLOSED
     case.save(update_fields=["decision", "decision_reason", "decided_by", "decided_at", "status"])
-    label = AmlCase.Decision(decision).label
-    closed = _close_alerts(case, reason if decision == "false_positive" else f"{label}: {reason}", actor)
+    # The reason stays on the case: what flows into alerts, KYC and player records (and so
+    # into audit events finance and risk read) is the case's reference and the decision.
+    pointer = f"AML case {case.reference}: {AmlCase.Decision(decision).label}."
+    closed = _close_alerts(case, pointer, actor)
     effects: dict = {"alerts_closed": closed}
     if decision == AmlCase.Decision.EDD:
-        effects["kyc_enhanced_required"] = _require_edd(case, reason)
+        effects["kyc_enhanced_required"] = _require_edd(case, pointer)
     elif decision == AmlCase.Decision.EXIT_RELATIONSHIP:
-        effects["players_closed"] = _exit_relationship(case, reason, actor)
+        effects["players_closed"] = _exit_relationship(case, pointer, actor)
     audit.record(
         actor=actor,
         action="compliance.aml_case.decide",
         target=case,
         before={"status": AmlCase.Status.OPEN},
-        after={"status": case.status, "decision": decision, **effects},
-        note=reason,
+        after={
+            "status": case.status,
+            "decision": decision,
+            "reason_length": len(reason),
+            "reason_sha256": _digest(reason),
+            **effects,
+        },
     )
     return case
 

@@ -7,6 +7,7 @@ lists); production sets the FIU's own values and points GOAML_SCHEMA_PATH at its
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -128,10 +129,23 @@ def sql_decimal(minor: int, currency: str) -> str:
     return f"{Decimal(minor).scaleb(-digits):.{digits}f}"
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab/newline/CR, surrogates, U+FFFE/F):
+# lxml refuses them, so a control character in a player's name or a reason is dropped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def has_non_xml(text: str) -> bool:
+    return bool(_NOT_XML.search(text or ""))
+
+
 def _sub(parent, tag: str, text=None):
     el = etree.SubElement(parent, tag)
     if text is not None:
-        el.text = str(text)
+        el.text = xml_safe(str(text))
     return el
 
 
@@ -384,4 +398,35 @@ def build(case, actor) -> Built:
     for code in wanted:
         _sub(indicators, "indicator", code)
     xml = etree.tostring(report, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()
-    return Built(xml=xml, errors=problems + validate(xml))
+    return Built(xml=seal(xml), errors=problems + validate(xml))
+
+
+# The stored report keeps national ids encrypted (as Player.national_id_encrypted does);
+# the download and export_str open them.
+SEALED_PREFIX = "enc:"
+
+
+def _map_ssn(xml: str, fn) -> str:
+    doc = etree.fromstring(xml.encode())
+    for el in doc.iter("ssn"):
+        if el.text:
+            el.text = fn(el.text)
+    return etree.tostring(doc, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()
+
+
+def seal(xml: str) -> str:
+    """The report with each <ssn> encrypted, for storage."""
+    from players import national_id  # noqa: PLC0415
+
+    return _map_ssn(
+        xml, lambda v: v if v.startswith(SEALED_PREFIX) else SEALED_PREFIX + national_id.encrypt(v)
+    )
+
+
+def unseal(xml: str) -> str:
+    """The report as filed: each stored <ssn> decrypted."""
+    from players import national_id  # noqa: PLC0415
+
+    return _map_ssn(
+        xml, lambda v: national_id.decrypt(v[len(SEALED_PREFIX) :]) if v.startswith(SEALED_PREFIX) else v
+    )

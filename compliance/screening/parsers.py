@@ -332,6 +332,20 @@ PEP_COLUMNS = ("id", "name", "aliases", "dob", "country", "position")
 def parse_pep(paths: list[Path]) -> ParsedList:
     """UTF-8 CSV with a header: id, name, aliases ("; "-separated), dob (YYYY-MM-DD or
     YYYY), country (ISO alpha-2 or a name), position."""
+    try:
+        return _parse_pep(paths)
+    except UnicodeDecodeError:
+        raise DomainError(
+            "bad_file",
+            BAD_FILE.format(
+                name=paths[0].name,
+                format="PEP CSV",
+                problem="it is not UTF-8 text (save it from the spreadsheet as CSV UTF-8)",
+            ),
+        ) from None
+
+
+def _parse_pep(paths: list[Path]) -> ParsedList:
     out = ParsedList()
     with paths[0].open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)

@@ -2,6 +2,8 @@
 the officer's decision on a match. Reads for the console are in selectors.py."""
 
 import hashlib
+import shutil
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from backoffice import audit
+from backoffice import approvals, audit
 from backoffice.errors import DomainError
 
 from .matching import Subject, adjust, band, name_score, normalise, prefilter_tokens
@@ -35,27 +37,45 @@ DIFF_SAMPLE = 200  # ids kept per direction in the version's `changes`
 # --- import -----------------------------------------------------------------------------
 
 
-@transaction.atomic
-def watchlist_import(
-    *, fmt: str, paths: list[Path], actor=None, actor_label: str | None = None
-) -> WatchlistVersion:
-    """A new version of one list. Invariants: the previous version stays (entries kept,
-    `current` off); the token index holds only current versions; the diff counts entries
-    by the publisher's id; an empty file is refused. Queues the re-screen on commit."""
+def _parse(fmt: str, paths: list[Path]):
     if fmt not in PARSERS:
         raise DomainError("unknown_format", UNKNOWN_FORMAT.format(value=fmt), field="format")
-    paths = [Path(p) for p in paths]
     for p in paths:
         if not p.is_file():
             raise DomainError("file_missing", FILE_MISSING.format(path=p), field="paths")
     parsed = PARSERS[fmt](paths)
     if not parsed.entries:
         raise DomainError("empty_list", EMPTY_LIST, field="paths")
-    watchlist = LIST_OF_FORMAT[fmt]
+    return parsed
+
+
+def _sha256(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for p in paths:
         digest.update(p.read_bytes())
-    previous = WatchlistVersion.objects.select_for_update().filter(watchlist=watchlist, current=True).first()
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def watchlist_import(
+    *, fmt: str, paths: list[Path], actor=None, actor_label: str | None = None
+) -> WatchlistVersion:
+    """A new version of one list. Invariants: the previous version stays (entries kept,
+    `current` off); the token index holds only current versions; the diff counts entries
+    by the publisher's id; an empty file is refused. Queues the re-screen on commit.
+    Imports whatever the file removes: the console goes through `watchlist_upload`."""
+    paths = [Path(p) for p in paths]
+    parsed = _parse(fmt, paths)
+    previous = (
+        WatchlistVersion.objects.select_for_update()
+        .filter(watchlist=LIST_OF_FORMAT[fmt], current=True)
+        .first()
+    )
+    return _import(fmt, paths, parsed, previous, actor, actor_label)
+
+
+def _import(fmt, paths, parsed, previous, actor, actor_label) -> WatchlistVersion:
+    watchlist = LIST_OF_FORMAT[fmt]
     old = (
         dict(WatchlistEntry.objects.filter(version=previous).values_list("external_id", "name"))
         if previous
@@ -71,7 +91,7 @@ def watchlist_import(
         watchlist=watchlist,
         source_format=fmt,
         file_names=", ".join(p.name for p in paths)[:500],
-        sha256=digest.hexdigest(),
+        sha256=_sha256(paths),
         published_at=parsed.published_at[:40],
         imported_by=actor,
         entries=len(new),
@@ -116,6 +136,114 @@ def watchlist_import(
 
     transaction.on_commit(lambda: screening_rescreen_task.delay(version_id=version.pk))
     return version
+
+
+# --- an upload that removes entries waits for a second officer ------------------------------
+
+IMPORT_APPROVAL = "compliance.watchlist_import"
+REMOVALS_NEED_APPROVAL = (
+    "{count} entries would be removed: a second compliance officer must approve this import."
+)
+PENDING_FILES_CHANGED = "The uploaded files changed on disk since the request: upload the list again."
+LIST_CHANGED = (
+    "The {list} list has a newer version (#{current}) than the one this upload was compared with "
+    "(#{previous}): upload the list again."
+)
+REMOVAL_SAMPLE = 20
+
+
+def pending_dir() -> Path:
+    """Where uploads waiting for approval are kept (private, like KYC documents)."""
+    d = Path(getattr(settings, "WATCHLIST_PENDING_DIR", settings.DATA_DIR / "private" / "watchlists"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@transaction.atomic
+def watchlist_upload(*, fmt: str, paths: list[Path], actor, reason: str = ""):
+    """The console's upload. Adds only (or a first version): imported at once, returns the
+    version. Removes entries: removing a sanctions entry releases holds (the re-screen marks
+    its matches delisted), so the files are kept under the data dir and an approval request
+    is returned; the import runs when a second officer approves (four-eyes)."""
+    paths = [Path(p) for p in paths]
+    parsed = _parse(fmt, paths)
+    watchlist = LIST_OF_FORMAT[fmt]
+    previous = WatchlistVersion.objects.select_for_update().filter(watchlist=watchlist, current=True).first()
+    if previous is None:
+        return _import(fmt, paths, parsed, previous, actor, None)
+    old = dict(WatchlistEntry.objects.filter(version=previous).values_list("external_id", "name"))
+    new_ids = {e["external_id"] for e in parsed.entries}
+    removed = sorted(set(old) - new_ids, key=_id_key)
+    if not removed:
+        return _import(fmt, paths, parsed, previous, actor, None)
+    folder = pending_dir() / uuid.uuid4().hex
+    folder.mkdir()
+    for p in paths:
+        shutil.copyfile(p, folder / p.name)
+    kept = [folder / p.name for p in paths]
+    added = len(new_ids - set(old))
+    label = WatchlistVersion(watchlist=watchlist).get_watchlist_display()
+    payload = {
+        "format": fmt,
+        "watchlist": watchlist,
+        "folder": folder.name,
+        "files": [p.name for p in kept],
+        "sha256": _sha256(kept),
+        "previous_version": previous.pk,
+        "previous_entries": len(old),
+        "entries": len(new_ids),
+        "added": added,
+        "removed": len(removed),
+        "removed_sample": [[i, old[i]] for i in removed[:REMOVAL_SAMPLE]],
+    }
+    summary = (
+        f"Import {label}: {len(new_ids)} entries replacing version {previous.pk} ({len(old)}): "
+        f"{added} added, {len(removed)} REMOVED"
+    )
+    files = ", ".join(p.name for p in kept)
+    reason = (reason or "").strip() or f"Uploaded {files}: removes {len(removed)} entries."
+    try:
+        return approvals.approval_request_create(
+            action=IMPORT_APPROVAL, payload=payload, summary=summary, reason=reason, actor=actor
+        )
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _execute_import(payload: dict, requested_by, approved_by) -> dict:
+    folder = pending_dir() / Path(payload["folder"]).name
+    paths = [folder / Path(name).name for name in payload["files"]]
+    if not all(p.is_file() for p in paths) or _sha256(paths) != payload["sha256"]:
+        raise DomainError("watchlist_files_changed", PENDING_FILES_CHANGED)
+    fmt = payload["format"]
+    parsed = _parse(fmt, paths)
+    watchlist = LIST_OF_FORMAT[fmt]
+    previous = WatchlistVersion.objects.select_for_update().filter(watchlist=watchlist, current=True).first()
+    if previous is None or previous.pk != payload["previous_version"]:
+        raise DomainError(
+            "watchlist_changed",
+            LIST_CHANGED.format(
+                list=watchlist, current=previous.pk if previous else "-", previous=payload["previous_version"]
+            ),
+        )
+    version = _import(fmt, paths, parsed, previous, approved_by, None)
+    return {
+        "version": version.pk,
+        "entries": version.entries,
+        "added": version.added,
+        "removed": version.removed,
+    }
+
+
+approvals.register(
+    approvals.ApprovalAction(
+        key=IMPORT_APPROVAL,
+        permission="compliance.add_watchlistversion",
+        execute=_execute_import,
+        label="Import a watch-list version that removes entries",
+    )
+)
 
 
 def _id_key(external_id: str):

@@ -14,8 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from backoffice import audit
+from backoffice.demo import DEMO_PASSWORD
 from backoffice.errors import DomainError
 from backoffice.models import AuditEvent
+from backoffice.testing import client_login
 from compliance.aml import cases
 from compliance.models import (
     AmlAlert,
@@ -281,7 +284,7 @@ def test_decide_needs_the_permission_and_a_reason(operators):
     assert _events("compliance.aml_case.decide") == 0
 
 
-def test_false_positive_closes_the_case_and_its_alerts_with_the_reason(operators):
+def test_false_positive_closes_the_case_and_its_alerts_with_the_case_reference(operators):
     player = make_player()
     a1, a2 = alert(player), alert(player)
     case = cases.case_open(alert_ids=[a1.pk, a2.pk], actor=operators["compliance"])
@@ -294,7 +297,9 @@ def test_false_positive_closes_the_case_and_its_alerts_with_the_reason(operators
     case.refresh_from_db()
     assert case.status == "closed" and case.decided_by == operators["compliance"]
     for a in AmlAlert.objects.filter(pk__in=[a1.pk, a2.pk]):
-        assert a.status == "closed" and a.close_reason == "Salary paid in a lump sum."
+        # The reason stays on the case; the alert (and its audit event) points at the case.
+        assert a.status == "closed" and a.close_reason == f"AML case {case.reference}: False positive."
+    assert case.decision_reason == "Salary paid in a lump sum."
     # A second submission of the same form changes nothing.
     with pytest.raises(DomainError) as exc:
         cases.case_decide(case_id=case.pk, decision="file_str", reason="again", actor=operators["compliance"])
@@ -474,12 +479,18 @@ def test_downloads_are_audited_and_kept_from_other_roles(client, operators):
     ]
     client.force_login(operators["support"])
     assert [client.get(u).status_code for u in urls] == [403, 403]
-    client.force_login(operators["compliance"])
-    xml = client.get(urls[0])
+    client.logout()
+    client_login(client, operators["compliance"])
+    assert client.get(urls[0]).status_code == 200  # the confirmation page
+    r = client.post(urls[0])
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/reauthenticate/")
+    assert _events("compliance.str_report.download") == 0
+    xml = client.post(r["Location"], {"password": DEMO_PASSWORD}, follow=True)
     assert (
         xml.status_code == 200
         and xml.content.startswith(b"<?xml")
         and b"<report_code>STR</report_code>" in xml.content
+        and b"<ssn>198803141234</ssn>" in xml.content
     )
     assert b"".join(client.get(urls[1]).streaming_content) == PDF
     assert _events("compliance.str_report.download") == 1
@@ -559,8 +570,13 @@ def test_officer_opens_and_decides_mlro_generates_downloads_and_files(
     mlro.goto(f"{live_server.url}{_page(case)}")
     mlro.get_by_role("button", name="Generate the STR").click()
     expect(mlro.get_by_test_id("str-status")).to_contain_text("Validated")
+    mlro.get_by_test_id("str-download").click()  # a confirmation page, then a fresh sign-in
+    mlro.get_by_test_id("str-download-confirm").click()
+    expect(mlro).to_have_url(re.compile(r"/accounts/reauthenticate/"))
+    mlro.get_by_label("Password").fill(DEMO_PASSWORD)
     with mlro.expect_download() as dl:
-        mlro.get_by_test_id("str-download").click()
+        mlro.get_by_role("button", name="Confirm").click()
+    mlro.goto(f"{live_server.url}{_page(case)}")
     xml = open(dl.value.path(), "rb").read()
     assert xml.startswith(b"<?xml") and b"<report_code>STR</report_code>" in xml
     _shot(mlro, "aml-case-str")
@@ -588,3 +604,97 @@ def test_officer_opens_and_decides_mlro_generates_downloads_and_files(
     mlro_context.close()
     assert StrReport.objects.get(case=case).fiu_reference == "FIAU-STR-2026-0077"
     assert AuditEvent.objects.filter(action="compliance.str_report.download").count() == 1
+
+
+# --- review fixes: confidentiality, control characters, closed cases, upload size -------------
+
+
+def test_case_audit_events_carry_ids_not_text(operators):
+    player = make_player(first_name="Maria", last_name="Borg")
+    case = cases.case_open(alert_ids=[alert(player).pk], actor=operators["compliance"])
+    note = cases.case_note_add(
+        case_id=case.pk, body="SECRET: suspected layering", actor=operators["compliance"]
+    )
+    cases.case_decide(
+        case_id=case.pk,
+        decision="edd",
+        reason="SECRET: declared income too low",
+        actor=operators["compliance"],
+    )
+    events = list(AuditEvent.objects.all())
+    for e in events:
+        assert "SECRET" not in f"{e.target_repr} {e.before} {e.after} {e.note}", e.action
+        if e.action.startswith("compliance.aml_case."):
+            assert "Maria Borg" not in f"{e.target_repr} {e.before} {e.after} {e.note}", e.action
+    [added] = [e for e in events if e.action == "compliance.aml_case.note_add"]
+    assert added.after["note_id"] == note.pk and added.target_repr == case.reference
+    [decided] = [e for e in events if e.action == "compliance.aml_case.decide"]
+    assert decided.after["reason_length"] == len("SECRET: declared income too low")
+
+
+def test_finance_does_not_see_case_events_in_the_audit_log(client, operators):
+    case = str_case(operators)
+    cases.case_note_add(case_id=case.pk, body="a note", actor=operators["compliance"])
+    report = cases.str_generate(case_id=case.pk, actor=operators["mlro"])
+    assert report.valid
+    audit.record(actor=operators["admin"], action="backoffice.visible_to_finance")
+    hidden = AuditEvent.objects.filter(action__startswith="compliance.aml_case.").first()
+    str_event = AuditEvent.objects.get(action="compliance.str_report.generate")
+    changelist = reverse("admin:backoffice_auditevent_changelist")
+    client.force_login(operators["finance"])
+    html = client.get(changelist).content.decode()
+    assert "compliance.aml_case." not in html and "compliance.str_report." not in html
+    assert "backoffice.visible_to_finance" in html  # the rest of the log is there
+    for event in (hidden, str_event):
+        r = client.get(reverse("admin:backoffice_auditevent_change", args=[event.pk]))
+        assert r.status_code == 302  # "does not exist" for this operator
+    client.force_login(operators["compliance"])
+    html = client.get(changelist).content.decode()
+    assert "compliance.aml_case.note_add" in html
+    assert client.get(reverse("admin:backoffice_auditevent_change", args=[hidden.pk])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "field, value", [("decide-reason", "income\x0bunclear"), ("note-body", "see\x0cfile")]
+)
+def test_forms_refuse_control_characters(client, operators, field, value):
+    from compliance.admin_cases import CONTROL_CHARACTERS
+
+    case = cases.case_open(alert_ids=[alert(make_player()).pk], actor=operators["compliance"])
+    client.force_login(operators["compliance"])
+    op = field.split("-")[0]
+    r = client.post(_page(case), {"op": op, "decide-decision": "file_str", field: value})
+    assert r.status_code == 200 and CONTROL_CHARACTERS in r.content.decode()
+    case.refresh_from_db()
+    assert case.status == "open" and not case.notes.exists()
+
+
+def test_attachment_refused_on_a_closed_case(operators):
+    case = cases.case_open(alert_ids=[alert(make_player()).pk], actor=operators["compliance"])
+    cases.case_decide(case_id=case.pk, decision="false_positive", reason="ok", actor=operators["compliance"])
+    with pytest.raises(DomainError) as exc:
+        cases.case_attachment_add(
+            case_id=case.pk, file_name="a.pdf", content=PDF, actor=operators["compliance"]
+        )
+    assert exc.value.code == "aml_case_closed" and exc.value.field == "file"
+    assert not case.attachments.exists() and not list(cases.storage_dir().iterdir())
+    assert _events("compliance.aml_case.attachment_add") == 0
+    # Notes stay allowed on a closed case (the follow-up).
+    cases.case_note_add(case_id=case.pk, body="FIU asked for more", actor=operators["compliance"])
+
+
+def test_attachment_size_is_checked_before_the_upload_is_read(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from compliance.admin_cases import AttachmentForm
+
+    settings.AML_CASE_MAX_ATTACHMENT_BYTES = 1024 * 1024
+
+    class Unread(SimpleUploadedFile):
+        def read(self, *args, **kwargs):
+            raise AssertionError("the upload was read before its size was checked")
+
+    big = Unread("big.pdf", b"%PDF-" + b"0" * (1024 * 1024))
+    form = AttachmentForm(data={}, files={"attach-file": big}, prefix="attach")
+    assert not form.is_valid()
+    assert form.errors["file"] == [cases.FILE_TOO_LARGE.format(mb=1)]

@@ -16,6 +16,7 @@ from compliance.aml import cases, goaml
 from .test_aml_cases import fund, make_player, str_case  # noqa: F401  (shared case set-up)
 
 pytestmark = pytest.mark.django_db
+MLRO = "mlro@pitboss.test"
 
 
 def _doc(xml: str):
@@ -29,7 +30,7 @@ def test_generated_str_validates_against_the_schema(operators):
     assert report.valid and report.status == "validated" and report.schema_errors == []
     # Independently of the service's own check: the stored XML passes the shipped XSD.
     schema = etree.XMLSchema(etree.parse(str(goaml.SCHEMA_DEFAULT)))
-    doc = _doc(report.xml)
+    doc = _doc(goaml.unseal(report.xml))
     assert schema.validate(doc), schema.error_log
     assert [el.tag for el in doc][:5] == [
         "rentity_id",
@@ -97,11 +98,11 @@ def test_export_str_writes_the_valid_report(operators, tmp_path):
     case = str_case(operators)
     out = tmp_path / "str.xml"
     stdout = StringIO()
-    call_command("export_str", str(case.pk), "--out", str(out), stdout=stdout)
+    call_command("export_str", str(case.pk), "--out", str(out), "--operator", MLRO, stdout=stdout)
     assert "valid" in stdout.getvalue()
     xml = out.read_text()
     assert goaml.validate(xml) == []
-    assert case.str_reports.get().xml == xml
+    assert goaml.unseal(case.str_reports.get().xml) == xml
 
 
 def test_export_str_exits_non_zero_with_the_errors_and_writes_nothing(operators, settings, tmp_path):
@@ -110,7 +111,7 @@ def test_export_str_exits_non_zero_with_the_errors_and_writes_nothing(operators,
     out = tmp_path / "str.xml"
     stderr = StringIO()
     with pytest.raises(CommandError) as exc:
-        call_command("export_str", str(case.pk), "--out", str(out), stderr=stderr)
+        call_command("export_str", str(case.pk), "--out", str(out), "--operator", MLRO, stderr=stderr)
     assert "invalid" in str(exc.value) and "not written" in str(exc.value)
     assert "'ZZ'" in stderr.getvalue()
     assert not out.exists()
@@ -121,6 +122,61 @@ def test_export_str_refuses_an_undecided_case_and_an_unknown_one(operators, tmp_
 
     case = cases.case_open(alert_ids=[alert(make_player()).pk], actor=operators["compliance"])
     with pytest.raises(CommandError, match="File an STR"):
-        call_command("export_str", str(case.pk), "--out", str(tmp_path / "x.xml"))
+        call_command("export_str", str(case.pk), "--out", str(tmp_path / "x.xml"), "--operator", MLRO)
     with pytest.raises(CommandError, match="does not exist"):
-        call_command("export_str", "999999", "--out", str(tmp_path / "x.xml"))
+        call_command("export_str", "999999", "--out", str(tmp_path / "x.xml"), "--operator", MLRO)
+
+
+# --- review fixes ------------------------------------------------------------------------------
+
+
+def test_control_characters_in_a_reason_or_a_name_are_dropped_from_the_str(operators, client):
+    from django.urls import reverse
+
+    case = str_case(operators)
+    case.decision_reason = "withdrawn after minimal play\x0c\x01 twice"
+    case.save(update_fields=["decision_reason"])
+    case.players.update(first_name="Ma\x01ria")
+    client.force_login(operators["mlro"])
+    r = client.post(reverse("admin:compliance_aml_case", args=[case.pk]), {"op": "generate"})
+    assert r.status_code == 302
+    report = case.str_reports.get()
+    assert report.valid, report.schema_errors
+    doc = _doc(report.xml)
+    assert "minimal play twice" in doc.findtext("reason")
+    assert doc.findtext("transaction/t_from_my_client/from_person/first_name") == "Maria"
+
+
+def test_the_stored_str_keeps_the_national_id_encrypted(operators):
+    case = str_case(operators)
+    report = cases.str_generate(case_id=case.pk, actor=operators["mlro"])
+    assert "198803141234" not in report.xml
+    sealed = _doc(report.xml).findtext("transaction/t_from_my_client/from_person/ssn")
+    assert sealed.startswith(goaml.SEALED_PREFIX)
+    opened = _doc(goaml.unseal(report.xml))
+    assert opened.findtext("transaction/t_from_my_client/from_person/ssn") == "198803141234"
+    assert goaml.validate(goaml.unseal(report.xml)) == []
+
+
+def test_export_str_needs_an_operator_and_audits_before_writing(operators, tmp_path):
+    from backoffice.models import AuditEvent
+
+    case = str_case(operators)
+    out = tmp_path / "str.xml"
+    with pytest.raises(CommandError, match="--operator"):
+        call_command("export_str", str(case.pk), "--out", str(out))
+    with pytest.raises(CommandError, match="does not work AML cases"):
+        call_command("export_str", str(case.pk), "--out", str(out), "--operator", "support@pitboss.test")
+    with pytest.raises(CommandError, match="No active operator"):
+        call_command("export_str", str(case.pk), "--out", str(out), "--operator", "nobody@pitboss.test")
+    assert not out.exists() and not case.str_reports.exists()
+    call_command("export_str", str(case.pk), "--out", str(out), "--operator", MLRO, stdout=StringIO())
+    [event] = AuditEvent.objects.filter(action="compliance.str_report.export")
+    assert event.actor == operators["mlro"] and event.target_id == str(case.pk)
+    assert event.after["path"] == str(out.resolve()) and event.after["str_id"] == case.str_reports.get().pk
+    assert "<ssn>198803141234</ssn>" in out.read_text()
+    # A filed report is exported as filed, and audited again.
+    report = case.str_reports.get()
+    cases.str_mark_filed(str_id=report.pk, fiu_reference="F-1", actor=operators["mlro"])
+    call_command("export_str", str(case.pk), "--out", str(out), "--operator", MLRO, stdout=StringIO())
+    assert AuditEvent.objects.filter(action="compliance.str_report.export").count() == 2

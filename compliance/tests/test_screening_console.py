@@ -15,7 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from backoffice.models import AuditEvent
+from backoffice import approvals
+from backoffice.errors import DomainError
+from backoffice.models import ApprovalRequest, AuditEvent
 from compliance.admin_screening import EMPTY_FILE, OFAC_ONLY
 from compliance.models import ScreeningMatch, WatchlistVersion
 from compliance.screening import services
@@ -75,13 +77,19 @@ def test_upload_of_ofac_creates_a_version_and_its_page_shows_the_changes(
     assert event.actor == operators["compliance"] and event.after["entries"] == 52
 
     # The next version, uploaded as the 2024 file (sdn.csv only), diffed against the first.
+    # It removes entries, so it waits for a second officer (the MLRO) to approve it.
     with django_capture_on_commit_callbacks(execute=False):
         r = client.post(
             reverse(UPLOAD),
             {"format": "ofac-csv", "file": _file(DATA / "ofac_2024" / "sdn.csv", "sdn-2024.csv")},
         )
+    assert WatchlistVersion.objects.get(current=True) == first
+    req = ApprovalRequest.objects.get(action=services.IMPORT_APPROVAL)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        approvals.approval_approve(request_id=req.pk, actor=operators["mlro"])
+    assert len(queued) == 1
     second = WatchlistVersion.objects.get(current=True)
-    page = client.get(r["Location"])
+    page = client.get(reverse("admin:compliance_watchlistversion_change", args=[second.pk]))
     html = page.content.decode()
     assert page.status_code == 200 and second.pk != first.pk
     assert f"{second.added} added, {second.removed} removed" in html and f"version {first.pk}" in html
@@ -92,7 +100,7 @@ def test_upload_of_ofac_creates_a_version_and_its_page_shows_the_changes(
     # What the queued task runs; the page then reports it.
     _player("Vladimir", "Putin")
     services.screening_rescreen(version_id=second.pk)
-    html = client.get(r["Location"]).content.decode()
+    html = client.get(reverse("admin:compliance_watchlistversion_change", args=[second.pk])).content.decode()
     assert "1 player screened, 1 with a match" in html and "1 open match on this list" in html
 
 
@@ -389,3 +397,140 @@ def test_an_officer_uploads_the_ofac_list_and_sees_the_rescreen_finish(
     page.goto(live_server.url + _tab(p))
     expect(page.get_by_test_id("screening-matches")).to_contain_text("35096")
     expect(page.get_by_test_id("screening-status")).to_contain_text("re-screen of all players")
+
+
+# --- an upload that removes entries needs a second officer (four-eyes) -------------------------
+
+PEP_V1 = b"id,name,aliases,dob,country,position\nP1,John Smith,,1960,MT,MP\nP2,Anna Berg,,1970,SE,Minister\n"
+PEP_ADDS = PEP_V1 + b"P3,Karl Vella,,1955,MT,Judge\n"
+CUT_DOWN_UN = (
+    b"<CONSOLIDATED_LIST><INDIVIDUALS><INDIVIDUAL><DATAID>999999</DATAID><FIRST_NAME>NOBODY</FIRST_NAME>"
+    b"<SECOND_NAME>ATALL</SECOND_NAME></INDIVIDUAL></INDIVIDUALS></CONSOLIDATED_LIST>"
+)
+
+
+@pytest.fixture
+def pending_dir(settings, tmp_path):
+    settings.WATCHLIST_PENDING_DIR = tmp_path / "pending"
+    return settings.WATCHLIST_PENDING_DIR
+
+
+def _pep(content: bytes) -> dict:
+    return {"format": "pep-csv", "file": SimpleUploadedFile("pep.csv", content)}
+
+
+def test_an_upload_that_only_adds_imports_at_once(client, operators, pending_dir):
+    client.force_login(operators["compliance"])
+    client.post(reverse(UPLOAD), _pep(PEP_V1))
+    r = client.post(reverse(UPLOAD), _pep(PEP_ADDS))
+    current = WatchlistVersion.objects.get(current=True)
+    assert r["Location"] == reverse("admin:compliance_watchlistversion_change", args=[current.pk])
+    assert current.entries == 3 and current.added == 1 and current.removed == 0
+    assert not ApprovalRequest.objects.exists()
+
+
+def test_a_cut_down_sanctions_list_waits_for_a_second_officer_and_keeps_the_hold(
+    client, operators, pending_dir, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        first = services.watchlist_import(fmt="un-xml", paths=[DATA / "un_subset.xml"])
+    player = _player("Eric", "Badege", date_of_birth=date(1971, 1, 1))
+    services.player_screen(player_id=player.pk)
+    match = ScreeningMatch.objects.get(player=player, watchlist="un")
+    assert match.freezes
+
+    client.force_login(operators["compliance"])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        r = client.post(
+            reverse(UPLOAD),
+            {"format": "un-xml", "file": SimpleUploadedFile("un.xml", CUT_DOWN_UN), "reason": "new feed"},
+        )
+    req = ApprovalRequest.objects.get(action=services.IMPORT_APPROVAL)
+    assert r.status_code == 302 and r["Location"] == reverse(
+        "admin:backoffice_approval_decide", args=[req.pk]
+    )
+    assert not queued  # no re-screen: nothing changed yet
+    assert WatchlistVersion.objects.get(current=True) == first
+    removed = first.entries
+    shown = client.get(r["Location"]).content.decode()
+    assert services.REMOVALS_NEED_APPROVAL.format(count=removed) in shown
+    assert f"{removed} REMOVED" in req.summary and "1 added" in req.summary
+    assert req.payload["removed"] == removed and req.payload["previous_version"] == first.pk
+    assert req.reason == "new feed"
+    assert (pending_dir / req.payload["folder"] / "un.xml").read_bytes() == CUT_DOWN_UN
+    # The re-screen a later task runs still finds the entry: the hold stays.
+    services.screening_rescreen(version_id=first.pk)
+    assert ScreeningMatch.objects.get(pk=match.pk).freezes
+
+    # The requester cannot approve it; a second compliance officer can.
+    with pytest.raises(DomainError) as exc:
+        approvals.approval_approve(request_id=req.pk, actor=operators["compliance"])
+    assert exc.value.code == "four_eyes"
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        req = approvals.approval_approve(request_id=req.pk, actor=operators["mlro"])
+    assert len(queued) == 1  # the re-screen, after commit
+    assert req.state == "approved", req.error
+    second = WatchlistVersion.objects.get(current=True)
+    assert second.pk == req.result["version"] and second.removed == removed and second.entries == 1
+    assert second.imported_by == operators["mlro"]
+    services.screening_rescreen(version_id=second.pk)  # what the queued task runs
+    match.refresh_from_db()
+    assert match.status == "delisted" and not match.freezes
+
+
+def test_an_approved_import_fails_when_the_list_moved_on(
+    operators, pending_dir, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.watchlist_import(fmt="pep-csv", paths=[_write(pending_dir.parent / "v1.csv", PEP_ADDS)])
+        req = services.watchlist_upload(
+            fmt="pep-csv",
+            paths=[_write(pending_dir.parent / "v2.csv", PEP_V1)],
+            actor=operators["compliance"],
+        )
+        assert isinstance(req, ApprovalRequest) and req.payload["removed"] == 1
+        newer = services.watchlist_import(
+            fmt="pep-csv", paths=[_write(pending_dir.parent / "v3.csv", PEP_ADDS)]
+        )
+        req = approvals.approval_approve(request_id=req.pk, actor=operators["mlro"])
+    assert req.state == "failed" and f"#{newer.pk}" in req.error
+    assert WatchlistVersion.objects.get(current=True) == newer
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def test_a_pep_file_that_is_not_utf8_is_refused_clearly(client, operators):
+    client.force_login(operators["compliance"])
+    r = client.post(
+        reverse(UPLOAD), _pep("id,name,aliases,dob,country,position\nP1,Jörg Öst,,,,MP\n".encode("cp1252"))
+    )
+    assert r.status_code == 200
+    assert "pep.csv is not a readable PEP CSV file: it is not UTF-8 text" in r.content.decode()
+    assert not WatchlistVersion.objects.exists()
+
+
+def test_import_watchlist_warns_about_removals(tmp_path, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    with django_capture_on_commit_callbacks(execute=False):
+        call_command(
+            "import_watchlist",
+            "--format",
+            "pep-csv",
+            str(_write(tmp_path / "a.csv", PEP_ADDS)),
+            stdout=StringIO(),
+        )
+        err = StringIO()
+        call_command(
+            "import_watchlist",
+            "--format",
+            "pep-csv",
+            str(_write(tmp_path / "b.csv", PEP_V1)),
+            stdout=StringIO(),
+            stderr=err,
+        )
+    assert "REMOVED: 1 entries" in err.getvalue() and "release the holds" in err.getvalue()

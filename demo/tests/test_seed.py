@@ -231,3 +231,33 @@ def test_bad_sizes_are_refused():
     with pytest.raises(CommandError, match="at least 1"):
         call_command("seed_demo", "--players", "0")
     assert not SeedRun.objects.exists() and not Player.objects.exists()
+
+
+@pytest.mark.django_db
+def test_refuses_outside_demo_environments_unless_told(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG, settings.PITBOSS_ENVIRONMENT = False, "production"
+    with pytest.raises(CommandError, match="it is 'production'"):
+        call_command("seed_demo", "--players", "30", "--days", "10")
+    assert not SeedRun.objects.exists() and not Player.objects.exists()
+    # The explicit flag passes the environment check (and meets the next one: real players).
+    Player.objects.create(jurisdiction="MT", currency="EUR", email="jane@gmail.com")
+    with pytest.raises(CommandError, match="1 player"):
+        call_command("seed_demo", "--players", "30", "--days", "10", "--i-know-this-is-not-production")
+    assert not SeedRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_refuses_a_database_with_players_no_demo_loader_created(settings):
+    from django.core.management.base import CommandError
+
+    settings.PITBOSS_ENVIRONMENT = "demo"
+    Player.objects.create(jurisdiction="MT", currency="EUR", email="demo1@example.com")  # load_demo's
+    Player.objects.create(jurisdiction="SE", currency="SEK", email="")  # a Pay N Play player
+    Player.objects.create(jurisdiction="MT", currency="EUR", email="real.person@corp.mt")
+    with pytest.raises(
+        CommandError, match=r"1 player\(s\) that no demo loader created \(e.g. real.person@corp.mt\)"
+    ):
+        call_command("seed_demo", "--players", "30", "--days", "10", "--if-empty")
+    assert not SeedRun.objects.exists() and Player.objects.count() == 3

@@ -11,7 +11,7 @@ from compliance.screening.services import watchlist_import
 class Command(BaseCommand):
     help = (
         "Import a new version of a sanctions or PEP list and print its counts and the entries added and "
-        "removed since the previous version. OFAC takes sdn.csv, alt.csv and add.csv together. Every player "
+        "removed since the previous version (removals also as a warning on stderr). OFAC takes sdn.csv, alt.csv and add.csv together. Every player "
         "is re-screened against the new version (a Celery task)."
     )
 
@@ -49,6 +49,14 @@ class Command(BaseCommand):
             f"{v.get_watchlist_display()} version {v.pk}: {v.entries} entries, {v.names} names; "
             f"{v.added} added, {v.removed} removed {prev}."
         )
+        if v.removed:
+            # The console asks a second officer for this; on the server the engineer is told plainly.
+            self.stderr.write(
+                self.style.WARNING(
+                    f"REMOVED: {v.removed} entries of {prev.removeprefix('since ')} are not in this version. "
+                    "Their open matches become delisted and release the holds they put on players."
+                )
+            )
         for sign, key in (("+", "added"), ("-", "removed")):
             for ext, name in v.changes[key][: opts["show"]]:
                 self.stdout.write(f"  {sign} {ext} {name}")
